@@ -1,0 +1,88 @@
+"""smp-preview: the Streamlit app. Thin: widgets in, preview out; all logic is in smp_preview.
+
+Run with ``streamlit run app.py`` (it opens on a bundled sample photo).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from smp_preview.analysis import HeadAnalysis, analyse
+from smp_preview.errors import PreviewError
+from smp_preview.models import get_models
+from smp_preview.photo import load_photo
+from smp_preview.pigment import SHADES
+from smp_preview.preview import render
+from smp_preview.settings import HAIRLINE_STYLES, HAIRLINE_TEMPLATES, Settings
+
+SAMPLES = Path(__file__).parent / "samples"
+SAMPLE_NAMES = sorted(p.name for p in SAMPLES.glob("*.jpg"))
+DEFAULT_SAMPLE = "biden.jpg"
+
+st.set_page_config(page_title="SMP preview", layout="wide")
+
+
+@st.cache_resource
+def models():
+    return get_models()
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def analysis_of(data: bytes, name: str) -> HeadAnalysis:
+    return analyse(load_photo(data, name=name), models())
+
+
+def png_bytes(rgb: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+st.title("Scalp micropigmentation preview")
+
+with st.sidebar:
+    st.header("Photo")
+    upload = st.file_uploader("Upload a photo", type=["jpg", "jpeg", "png", "webp"])
+    sample = st.selectbox("or a sample photo", SAMPLE_NAMES,
+                          index=SAMPLE_NAMES.index(DEFAULT_SAMPLE) if DEFAULT_SAMPLE in SAMPLE_NAMES else 0)
+    st.header("Hairline")
+    hairline = st.selectbox("Template", HAIRLINE_TEMPLATES)
+    style = st.selectbox("Edge", HAIRLINE_STYLES)
+    height = st.slider("Height above the brows (mm, along the skin)", 60, 110, 80)
+    st.header("Coverage")
+    density = st.slider("Density (dots per cm²; natural scalp ≈ 100)", 20, 150, 80, step=5)
+    dot_size = st.slider("Dot size (mm)", 0.10, 0.50, 0.30, step=0.01)
+    st.header("Pigment")
+    shade = st.select_slider("Shade", options=list(SHADES), value="medium")
+
+if upload is not None:
+    data, name = upload.getvalue(), upload.name
+else:
+    data, name = (SAMPLES / sample).read_bytes(), sample
+
+try:
+    with st.spinner("Analysing the photo…"):
+        analysis = analysis_of(data, name)
+    settings = Settings(density_per_cm2=float(density), dot_size_mm=float(dot_size), shade=shade,
+                        hairline=hairline, hairline_style=style, hairline_height_mm=float(height))
+    preview = render(analysis, settings)
+except PreviewError as exc:
+    st.error(f"{exc.message} {exc.hint}")
+    st.stop()
+
+left, right = st.columns(2)
+left.image(preview.before, caption="Before", use_container_width=True)
+right.image(preview.after, caption="After (simulation)", use_container_width=True)
+r = preview.report
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Treated area", f"{r['treated_area_cm2']:.0f} cm²")
+c2.metric("Dots", f"{r['dot_count']:,}")
+c3.metric("Density", f"{r['density_per_cm2']:.0f} /cm²")
+c4.metric("Scale", f"{r['px_per_mm']:.2f} px/mm", help=f"from the {r['scale_source']}")
+st.download_button("Download the comparison (PNG)", png_bytes(preview.comparison()),
+                   file_name="smp-preview-comparison.png", mime="image/png")

@@ -1,0 +1,202 @@
+"""The ``smp-preview`` command: ``render``, ``segment`` (file or folder)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .errors import PreviewError, BadSetting
+from .photo import EXTENSIONS
+from .settings import HAIRLINE_STYLES, HAIRLINE_TEMPLATES, MODES, Settings, parse_density
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def add_settings_arguments(p: argparse.ArgumentParser) -> None:
+    """The settings flags shared by ``render`` and ``batch``."""
+    d = Settings()
+    g = p.add_argument_group("treatment settings")
+    g.add_argument("--density", default=str(d.density_per_cm2),
+                   help="dots per cm² (e.g. 80) or %% of a natural 100/cm² (e.g. 60%%); default %(default)s")
+    g.add_argument("--dot-size", type=float, default=d.dot_size_mm, metavar="MM",
+                   help="healed dot diameter in mm (default %(default)s)")
+    g.add_argument("--shade", default=d.shade,
+                   help="lightest, light, medium, dark, darkest, or a hex colour #rrggbb (default %(default)s)")
+    g.add_argument("--hairline", default=d.hairline, choices=HAIRLINE_TEMPLATES, help="hairline template")
+    g.add_argument("--hairline-style", default=d.hairline_style, choices=HAIRLINE_STYLES)
+    g.add_argument("--hairline-height", type=float, default=d.hairline_height_mm, metavar="MM",
+                   help="front midpoint above the glabella along the skin, 60-110 mm (default %(default)s)")
+    g.add_argument("--mode", default=d.mode, choices=MODES, help="what to treat (default %(default)s)")
+    g.add_argument("--sessions", type=int, default=d.sessions, help="sessions planned, 1-4 (default %(default)s)")
+    g.add_argument("--session", type=int, default=None,
+                   help="show the result after this session, 1-4 (default: the last, the finished result)")
+    g.add_argument("--look", default=d.look, help="fresh, healed or years:N (default %(default)s)")
+    g.add_argument("--seed", type=int, default=d.seed, help="random seed (default %(default)s)")
+    g.add_argument("--px-per-mm", type=float, default=None,
+                   help="measured scale, overriding the one from the iris")
+    g.add_argument("--scars", type=Path, default=None, metavar="MASK.png",
+                   help="scar mask (white = scar), same size as the photo")
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    return Settings(
+        density_per_cm2=parse_density(args.density),
+        dot_size_mm=args.dot_size,
+        shade=args.shade,
+        hairline=args.hairline,
+        hairline_style=args.hairline_style,
+        hairline_height_mm=args.hairline_height,
+        mode=args.mode,
+        sessions=max(args.sessions, args.session or 0),
+        session=args.session,
+        look=args.look,
+        seed=args.seed,
+        px_per_mm=args.px_per_mm,
+    )
+
+
+def load_mask(path: Path | None) -> np.ndarray | None:
+    """A scar mask: any non-zero pixel is scar."""
+    if path is None:
+        return None
+    from .photo import load_photo
+
+    return load_photo(path).rgb.max(axis=2) > 127
+
+
+def _check_output(path: Path, inputs: list[Path]) -> None:
+    if path.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp"):
+        raise BadSetting(f"Output {path} has no image extension.", "Name it .png (lossless) or .jpg.")
+    for i in inputs:
+        if i is not None and path.exists() and i.exists() and path.resolve() == i.resolve():
+            raise BadSetting(f"Output {path} is the input photo.", "Choose another output name; inputs are never overwritten.")
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from .compose import write_image
+    from .photo import load_photo
+    from .preview import preview_photo
+
+    settings = settings_from_args(args)
+    outs = [p for p in (args.output, args.report, args.zone_out, args.comparison) if p is not None]
+    for o in outs:
+        if o.resolve() == args.photo.resolve() or (args.scars is not None and o.resolve() == args.scars.resolve()):
+            raise BadSetting(f"Output {o} would overwrite an input.", "Choose another output name.")
+    _check_output(args.output, [args.photo])
+    t0 = time.perf_counter()
+    photo = load_photo(args.photo)
+    load_ms = (time.perf_counter() - t0) * 1e3
+    scars = load_mask(args.scars)
+    p = preview_photo(photo, settings, scars=scars)
+    t1 = time.perf_counter()
+    write_image(args.output, p.after)
+    if args.comparison:
+        write_image(args.comparison, p.comparison())
+    if args.zone_out:
+        write_image(args.zone_out, (p.changed * 255).astype(np.uint8))
+    report = dict(p.report)
+    report["timings_ms"] = {"load": round(load_ms, 1), **report["timings_ms"],
+                            "write": round((time.perf_counter() - t1) * 1e3, 1)}
+    report["output"] = str(args.output)
+    if args.report:
+        tmp = args.report.with_name(f".{args.report.name}.part")
+        tmp.write_text(json.dumps(report, indent=2) + "\n")
+        tmp.replace(args.report)
+    if not args.quiet:
+        print(f"{args.output}: {report['dot_count']} dots over {report['treated_area_cm2']} cm² "
+              f"at {report['density_per_cm2']}/cm² (scale {report['px_per_mm']} px/mm from {report['scale_source']})")
+    return EXIT_OK
+
+
+def _photos_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in EXTENSIONS)
+
+
+def cmd_segment(args: argparse.Namespace) -> int:
+    from .analysis import analyse
+    from .compose import write_image
+    from .models import get_models
+    from .photo import load_photo
+
+    models = get_models()
+    if args.photo.is_dir():
+        out_dir = args.output
+        if out_dir.exists() and not out_dir.is_dir():
+            raise BadSetting(f"{out_dir} is a file.", "With a folder of photos, -o must name a folder.")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        failed = 0
+        photos = _photos_in(args.photo)
+        for path in photos:
+            target = out_dir / f"{path.stem}.png"
+            if target.resolve() == path.resolve():
+                print(f"{path}: skipped, the label map would overwrite the photo", file=sys.stderr)
+                failed += 1
+                continue
+            try:
+                a = analyse(load_photo(path), models, allow_several_faces=True)
+                write_image(target, a.labels)
+                if not args.quiet:
+                    print(f"{path} -> {target}")
+            except PreviewError as exc:
+                failed += 1
+                print(f"{exc}", file=sys.stderr)
+        if not args.quiet:
+            print(f"{len(photos) - failed} of {len(photos)} photos segmented into {out_dir}")
+        return EXIT_FAILED if failed else EXIT_OK
+    _check_output(args.output, [args.photo])
+    a = analyse(load_photo(args.photo), models, allow_several_faces=True)
+    write_image(args.output, a.labels)
+    if not args.quiet:
+        counts = np.bincount(a.labels.ravel(), minlength=5)
+        share = ", ".join(f"{k}: {100 * c / a.labels.size:.1f}%" for k, c in enumerate(counts))
+        print(f"{args.output}: labels {share}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="smp-preview", description="Preview scalp micropigmentation on a photo.")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("render", help="render a preview of one photo")
+    r.add_argument("photo", type=Path)
+    r.add_argument("-o", "--output", type=Path, required=True, help="after image (.png is lossless)")
+    r.add_argument("--report", type=Path, help="write a JSON report of the render")
+    r.add_argument("--zone-out", type=Path, help="write the changed zone as an 8-bit mask (255 = changed)")
+    r.add_argument("--comparison", type=Path, help="also write a before/after side-by-side image")
+    r.add_argument("-q", "--quiet", action="store_true")
+    add_settings_arguments(r)
+    r.set_defaults(func=cmd_render)
+
+    s = sub.add_parser("segment", help="write the label map of a photo, or of every photo in a folder")
+    s.add_argument("photo", type=Path, help="a photo or a folder of photos")
+    s.add_argument("-o", "--output", type=Path, required=True, help="LABELS.png, or a folder for a folder")
+    s.add_argument("-q", "--quiet", action="store_true")
+    s.set_defaults(func=cmd_segment)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except PreviewError as exc:
+        if args.debug:
+            raise
+        print(f"smp-preview: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except (OSError, ValueError) as exc:
+        if args.debug:
+            raise
+        print(f"smp-preview: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""The whole pipeline: photo + settings -> preview, report and zone mask.
+
+>>> from smp_preview import preview
+>>> p = preview.preview_file("samples/biden.jpg", preview.Settings(density_per_cm2=80))  # doctest: +SKIP
+>>> p.report["dot_count"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .analysis import HeadAnalysis, analyse
+from .compose import add_label, side_by_side
+from .models import Models
+from .photo import Photo, load_photo
+from .pigment import render_dots
+from .settings import Settings
+from .stipple import Dots, stipple
+from .zones import Zones, build_zones
+
+
+@dataclass(frozen=True, eq=False)
+class Preview:
+    """A rendered preview: the labelled after image, what changed, and the figures."""
+
+    before: np.ndarray
+    after: np.ndarray  # carries the visible simulation label
+    changed: np.ndarray  # bool, every pixel that may differ from ``before`` (zone + label)
+    zones: Zones
+    dots: Dots
+    report: dict = field(default_factory=dict)
+
+    def comparison(self) -> np.ndarray:
+        return side_by_side(self.before, self.after)
+
+
+def achieved_density(dots: Dots, zones: Zones, px_per_mm: float) -> float:
+    """Dots per cm² counted where the target density is at its full value."""
+    y0, y1, x0, x1 = zones.bbox
+    full = zones.full
+    area_cm2 = float(full.sum()) / (px_per_mm * 10.0) ** 2
+    if area_cm2 <= 0 or len(dots) == 0:
+        return 0.0
+    ix = np.clip(dots.xy[:, 0].astype(np.int64) - x0, 0, x1 - x0 - 1)
+    iy = np.clip(dots.xy[:, 1].astype(np.int64) - y0, 0, y1 - y0 - 1)
+    return float(full[iy, ix].sum()) / area_cm2
+
+
+def render(analysis: HeadAnalysis, settings: Settings, *, scars: np.ndarray | None = None) -> Preview:
+    """Design, stipple and render one preview from a cached analysis (cheap: no models run)."""
+    t = {}
+    t0 = time.perf_counter()
+    s = settings.px_per_mm or analysis.px_per_mm
+    zones = build_zones(analysis, settings, scars)
+    t["design"] = (time.perf_counter() - t0) * 1e3
+    t1 = time.perf_counter()
+    y0, y1, x0, x1 = zones.bbox
+    all_dots = stipple(zones.density, s, origin_xy=(x0, y0), seed=settings.seed,
+                       sessions=settings.planned_sessions)
+    dots = all_dots.upto(settings.shown_session)
+    t["stipple"] = (time.perf_counter() - t1) * 1e3
+    t2 = time.perf_counter()
+    after, touched = render_dots(analysis.rgb, dots, zones.mask, zones.bbox, s,
+                                 dot_size_mm=settings.dot_size_mm, shade=settings.shade, look=settings.look,
+                                 scars=zones.scars, seed=settings.seed)
+    t["pigment"] = (time.perf_counter() - t2) * 1e3
+    t3 = time.perf_counter()
+    after, label_mask = add_label(after)
+    changed = zones.full_mask(analysis.rgb.shape[:2]) | label_mask
+    t["compose"] = (time.perf_counter() - t3) * 1e3
+    report = {
+        "photo": analysis.photo.name,
+        "width_px": int(analysis.rgb.shape[1]),
+        "height_px": int(analysis.rgb.shape[0]),
+        "px_per_mm": round(float(s), 4),
+        "scale_source": "user" if settings.px_per_mm else analysis.scale_source,
+        "treated_area_cm2": round(zones.area_cm2(s), 2),
+        "dot_count": int(len(dots)),
+        "density_per_cm2": round(achieved_density(dots, zones, s), 2),
+        "target_density_per_cm2": float(settings.density_per_cm2) * _session_share(settings),
+        "session": settings.shown_session,
+        "sessions": settings.planned_sessions,
+        "settings": settings.as_dict(),
+        "face_found": analysis.face is not None,
+        "timings_ms": {**{f"analysis_{k}": round(v, 1) for k, v in analysis.timings_ms.items()},
+                       **{k: round(v, 1) for k, v in t.items()}},
+    }
+    if analysis.face is not None:
+        f = analysis.face
+        report["pose_deg"] = {"yaw": round(f.yaw_deg, 1), "pitch": round(f.pitch_deg, 1), "roll": round(f.roll_deg, 1)}
+    return Preview(analysis.rgb, after, changed, zones, dots, report)
+
+
+def _session_share(settings: Settings) -> float:
+    from .stipple import SESSION_LAYERS
+
+    return float(SESSION_LAYERS[settings.planned_sessions][settings.shown_session - 1])
+
+
+def preview_photo(photo: Photo, settings: Settings = Settings(), *, models: Models | None = None,
+                  scars: np.ndarray | None = None) -> Preview:
+    """Analyse and render in one call."""
+    analysis = analyse(photo, models, px_per_mm=settings.px_per_mm)
+    return render(analysis, settings, scars=scars)
+
+
+def preview_file(path: str | Path, settings: Settings = Settings(), **kw) -> Preview:
+    return preview_photo(load_photo(path), settings, **kw)

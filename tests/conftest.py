@@ -1,0 +1,49 @@
+"""Shared fixtures: the bundled samples, the shared labelled photos, cached analyses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples"
+SHARED_PHOTOS = ROOT.parent / "shared" / "photos" / "house"
+
+
+@pytest.fixture(scope="session")
+def samples_dir() -> Path:
+    return SAMPLES
+
+
+@pytest.fixture(scope="session")
+def shared_photos() -> Path:
+    if not (SHARED_PHOTOS / "photos").is_dir():
+        pytest.skip(f"the labelled photos are not here ({SHARED_PHOTOS}/photos): they live in the "
+                    "team's shared folder beside the repository, not in the repository itself")
+    return SHARED_PHOTOS
+
+
+@pytest.fixture(scope="session")
+def models():
+    from smp_preview.models import get_models
+
+    return get_models()
+
+
+_analyses: dict = {}
+
+
+@pytest.fixture(scope="session")
+def analysis_of(models):
+    """Analyse a photo once per test session (the analysis is the expensive stage)."""
+    from smp_preview.analysis import analyse
+    from smp_preview.photo import load_photo
+
+    def get(path: Path):
+        key = str(path)
+        if key not in _analyses:
+            _analyses[key] = analyse(load_photo(path), models)
+        return _analyses[key]
+
+    return get
