@@ -1,0 +1,158 @@
+"""The shaved look: remaining head hair becomes shaved scalp (stubble comes from the dots).
+
+A client with a fringe of longer hair at the sides and back shaves it for SMP. We replace the
+head hair in the photo by what a shaved head would show:
+
+- inside the skull outline (`hairline.SkullOutline`): skin whose colour and shading are
+  interpolated from the adjacent bare scalp and side skin (a push-pull, i.e. pyramid
+  normalised-convolution fill, Gortler et al. 1996), with the scalp's own fine grain added;
+- outside the skull outline, where the hair stood out: the background, filled in the same way
+  from the surrounding background.
+
+The shaved scalp then becomes part of the treatment zone (`zones.build_zones`), so the same dot
+layer that renders the SMP renders the stubble there and the two read as one even buzz cut.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .face import FaceGeometry
+from .hairline import SkullOutline, face_frame
+from .segment import BACKGROUND, HAIR, SCALP, SKIN
+
+EDGE_FEATHER_PX = 1.0
+"""Anti-aliasing of the new skull outline against the restored background, pixels."""
+SIDEBURN_FLOOR_MM = -25.0
+HAIR_EDGE_MM = 2.0
+"""Background this close to the hair is its anti-aliased edge and wisps: restored with it."""
+"""Hair below this height above the glabella (beard-side sideburns) is left alone."""
+
+
+@dataclass(frozen=True, eq=False)
+class ShavePlan:
+    """Which pixels the shaved look changes (full-size bool masks)."""
+
+    to_skin: np.ndarray  # head hair inside the skull outline -> shaved scalp
+    to_background: np.ndarray  # head hair beyond the skull outline -> background
+    skull: SkullOutline
+
+    @property
+    def changed(self) -> np.ndarray:
+        return self.to_skin | self.to_background
+
+
+def plan_shave(labels: np.ndarray, face: FaceGeometry, px_per_mm: float, skull: SkullOutline) -> ShavePlan:
+    """Split the head hair into what becomes scalp and what becomes background."""
+    u, v = face_frame(face, labels.shape, px_per_mm)
+    hair = (labels == HAIR) & (v > SIDEBURN_FLOOR_MM)
+    # Close small gaps (wisps, strands labelled background inside the fringe) so that no
+    # islands of hair colour remain in the shaved area.
+    k = max(3, int(round(1.5 * px_per_mm)) | 1)
+    closed = cv2.morphologyEx(hair.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((k, k), np.uint8)).astype(bool)
+    hair = hair | (closed & (labels == BACKGROUND) & (v > 0))
+    # The anti-aliased outer edge of the hair (darker than the backdrop but labelled background)
+    # and stray wisps just beyond it go with the hair.
+    r = max(1, int(round(HAIR_EDGE_MM * px_per_mm)))
+    ring = cv2.dilate(hair.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    hair = hair | (ring.astype(bool) & (labels == BACKGROUND) & (v > SIDEBURN_FLOOR_MM))
+    inside = skull.inside(u, v)
+    return ShavePlan(hair & inside, hair & ~inside, skull)
+
+
+def _push_pull(img: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Fill unknown pixels of a float image smoothly from the known ones (pyramid normalised convolution)."""
+    w = known.astype(np.float32)
+    num = img * w[..., None]
+    levels = [(num, w)]
+    while min(num.shape[:2]) > 8:
+        num = cv2.pyrDown(num)
+        w = cv2.pyrDown(w)
+        if num.ndim == 2:
+            num = num[..., None]
+        levels.append((num, w))
+    num, w = levels[-1]
+    total = max(float(w.sum()), 1e-6)
+    est = num / np.maximum(w, 1e-6)[..., None]
+    mean = num.reshape(-1, num.shape[-1]).sum(axis=0) / total
+    est = np.where((w > 1e-6)[..., None], est, mean)
+    for num, w in reversed(levels[:-1]):
+        up = cv2.pyrUp(est, dstsize=(num.shape[1], num.shape[0]))
+        if up.ndim == 2:
+            up = up[..., None]
+        alpha = np.clip(w * 4.0, 0.0, 1.0)[..., None]
+        est = alpha * (num / np.maximum(w, 1e-6)[..., None]) + (1 - alpha) * up
+    return est
+
+
+def _grain(shape: tuple[int, int], sample: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Zero-mean fine grain with the standard deviation of the sample's high frequencies."""
+    if sample.size < 50:
+        return np.zeros(shape, np.float32)
+    sd = float(np.clip(np.std(sample), 0.0, 0.03))
+    g = cv2.GaussianBlur(rng.standard_normal(shape).astype(np.float32), (0, 0), 0.7)
+    return g / (g.std() + 1e-6) * sd
+
+
+def shave_image(rgb: np.ndarray, labels: np.ndarray, plan: ShavePlan, px_per_mm: float, *,
+                seed: int = 0) -> np.ndarray:
+    """A copy of ``rgb`` with the head hair of ``plan`` replaced by shaved scalp and background.
+
+    Only pixels of ``plan.changed`` differ from ``rgb``.
+    """
+    out = rgb.copy()
+    changed = plan.changed
+    if not changed.any():
+        return out
+    rng = np.random.default_rng(seed + 1234)
+    ys, xs = np.nonzero(changed)
+    pad = int(round(40 * px_per_mm))
+    h, w = labels.shape
+    y0, y1 = max(0, ys.min() - pad), min(h, ys.max() + 1 + pad)
+    x0, x1 = max(0, xs.min() - pad), min(w, xs.max() + 1 + pad)
+    box = (slice(y0, y1), slice(x0, x1))
+    img = rgb[box].astype(np.float32) / 255.0
+    lab = labels[box]
+    lin = img ** 2.2  # fill in (approximately) linear light so shading blends physically
+    result = lin.copy()
+    erode = np.ones((3, 3), np.uint8)
+    hair_near = cv2.dilate(plan.changed[box].astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+
+    to_skin = plan.to_skin[box]
+    if to_skin.any():
+        # Bare skin next to the hair: scalp, and side skin outside the face (temples, ears' edge).
+        src = cv2.erode(((lab == SCALP) | (lab == SKIN)).astype(np.uint8), erode).astype(bool) & ~hair_near
+        if src.sum() < 30:
+            src = cv2.erode((lab == SCALP).astype(np.uint8), erode).astype(bool)
+        fill = _push_pull(lin, src)
+        lum = lin.mean(axis=2)
+        hp = lum - cv2.GaussianBlur(lum, (0, 0), 1.5)
+        grain = _grain(lum.shape, hp[src & (lab == SCALP)], rng)
+        skin = np.clip(fill * (1.0 + grain[..., None] * 3.0), 0, 1)
+        result = np.where(to_skin[..., None], skin, result)
+
+    to_bg = plan.to_background[box]
+    if to_bg.any():
+        src = cv2.erode((lab == BACKGROUND).astype(np.uint8), erode, iterations=2).astype(bool) & ~hair_near
+        if src.sum() < 30:
+            src = lab == BACKGROUND
+        fill = _push_pull(lin, src)
+        lum = lin.mean(axis=2)
+        hp = lum - cv2.GaussianBlur(lum, (0, 0), 1.5)
+        grain = _grain(lum.shape, hp[src], rng)
+        bg = np.clip(fill * (1.0 + grain[..., None] * 2.0), 0, 1)
+        # Anti-alias the new skull edge: blend background and skin over about one pixel.
+        soft = cv2.GaussianBlur(to_bg.astype(np.float32), (0, 0), EDGE_FEATHER_PX)
+        soft = np.where(to_bg, np.maximum(soft, 0.5), np.where(to_skin, np.minimum(soft, 0.5), 0.0))
+        result = np.where(to_bg[..., None], bg, result)
+        edge = to_skin & (soft > 0)
+        result = np.where(edge[..., None], soft[..., None] * bg + (1 - soft[..., None]) * result, result)
+
+    new = np.clip(np.rint(np.clip(result, 0, 1) ** (1 / 2.2) * 255.0), 0, 255).astype(np.uint8)
+    sub = out[box]
+    sub[changed[box]] = new[changed[box]]
+    out[box] = sub
+    return out
