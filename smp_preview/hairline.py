@@ -184,9 +184,10 @@ def _irregular(u_mm: np.ndarray, tu_left: float, tu_right: float, rng: np.random
     odd_max = float(np.max(np.abs(part(grid) - part(-grid)))) if span > 0 else 0.0
     value = part(u_mm)
     mirror = part(-u_mm)
-    if odd_max > MAX_ASYMMETRY_MM:  # shrink the odd (left/right) part only
+    cap = 0.97 * MAX_ASYMMETRY_MM  # a little margin for the sampling of the bound
+    if odd_max > cap:  # shrink the odd (left/right) part only
         odd = (value - mirror) / 2
-        value = value - odd + odd * (MAX_ASYMMETRY_MM / odd_max)
+        value = value - odd + odd * (cap / odd_max)
     return value
 
 
