@@ -18,7 +18,8 @@ from smp_preview.models import get_models
 from smp_preview.photo import load_photo
 from smp_preview.pigment import SHADES
 from smp_preview.preview import render
-from smp_preview.settings import HAIRLINE_STYLES, HAIRLINE_TEMPLATES, Settings
+from smp_preview.settings import HAIRLINE_STYLES, HAIRLINE_TEMPLATES, MODES, Settings
+from smp_preview.zones import suggest_scars
 
 SAMPLES = Path(__file__).parent / "samples"
 SAMPLE_NAMES = sorted(p.name for p in SAMPLES.glob("*.jpg"))
@@ -59,6 +60,15 @@ with st.sidebar:
     dot_size = st.slider("Dot size (mm)", 0.10, 0.50, 0.30, step=0.01)
     st.header("Pigment")
     shade = st.select_slider("Shade", options=list(SHADES), value="medium")
+    st.header("Design")
+    mode = st.selectbox("Treat", MODES, help="full: the whole scalp behind the hairline; thinning: keep the "
+                        "hair, dots where scalp shows through; hairline: a band behind the line; scars: only scars")
+    widows_peak = st.checkbox("Widow's peak")
+    receded_temples = st.checkbox("Receded temples")
+    shave = st.checkbox("Shaved look (replace remaining hair by a buzz cut)")
+    points_text = st.text_input("Custom hairline points (x1,y1;x2,y2;… in photo pixels)", "")
+    scar_upload = st.file_uploader("Scar mask (white = scar, same size as the photo)", type=["png"])
+    suggest = st.checkbox("Suggest likely scars to confirm")
 
 if upload is not None:
     data, name = upload.getvalue(), upload.name
@@ -69,8 +79,23 @@ try:
     with st.spinner("Analysing the photo…"):
         analysis = analysis_of(data, name)
     settings = Settings(density_per_cm2=float(density), dot_size_mm=float(dot_size), shade=shade,
-                        hairline=hairline, hairline_style=style, hairline_height_mm=float(height))
-    preview = render(analysis, settings)
+                        hairline=hairline, hairline_style=style, hairline_height_mm=float(height),
+                        mode=mode, widows_peak=widows_peak, receded_temples=receded_temples, shave=shave,
+                        hairline_points=points_text.strip() or None)
+    scars = None
+    if scar_upload is not None:
+        scars = load_photo(scar_upload.getvalue(), name=scar_upload.name).rgb.max(axis=2) > 127
+    if suggest:
+        candidates = suggest_scars(analysis)
+        if not candidates:
+            st.info("No likely scars found on the scalp.")
+        for i, c in enumerate(candidates):
+            if st.checkbox(f"Confirm scar {i + 1}: {c.kind}, {c.area_mm2:.0f} mm²", key=f"scar{i}"):
+                scars = c.mask if scars is None else (scars | c.mask)
+    if mode == "scars" and scars is None:
+        st.warning("Mode 'scars' needs a scar: upload a mask or confirm a suggestion.")
+        st.stop()
+    preview = render(analysis, settings, scars=scars)
 except PreviewError as exc:
     st.error(f"{exc.message} {exc.hint}")
     st.stop()

@@ -82,3 +82,17 @@ def test_cli_bad_hairline_points_is_a_clear_error(samples_dir, tmp_path, capsys,
     assert code != 0
     err = capsys.readouterr().err
     assert "hairline_points" in err and "Traceback" not in err
+
+
+def test_app_shaved_look_and_design_widgets():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).resolve().parents[1] / "app.py")
+    at = AppTest.from_file(app, default_timeout=120).run()
+    area = next(m for m in at.metric if m.label == "Treated area").value
+    at.checkbox[2].check().run()  # shaved look
+    at.checkbox[0].check().run()  # widow's peak
+    assert not at.exception and not at.error
+    assert next(m for m in at.metric if m.label == "Treated area").value != area
