@@ -419,14 +419,25 @@ def fit_skull(labels: np.ndarray, face: FaceGeometry, px_per_mm: float) -> Skull
     if pu.size > 400:
         sel = np.random.default_rng(0).choice(pu.size, 400, replace=False)
         pu, pv = pu[sel], pv[sel]
+    # The outer edge of hair against the background: the skull lies inside it.
+    hair_edge = edge & hair_near & (v > 15.0)
+    hu, hv = u[hair_edge].astype(np.float64), v[hair_edge].astype(np.float64)
+    if hu.size > 400:
+        sel = np.random.default_rng(1).choice(hu.size, 400, replace=False)
+        hu, hv = hu[sel], hv[sel]
     sd_top = 3.0 if source == "scalp" else 8.0
+    w_data = 1.0 / max(1.0, np.sqrt(pu.size / 40.0))  # at most the weight of ~40 independent points
+    w_hair = 1.0 / max(1.0, np.sqrt(hu.size / 40.0))
 
     def residual(p):
         cu, hw, top = p
-        r = np.sqrt(((pu - cu) / hw) ** 2 + (pv / top) ** 2) - 1.0
-        data = r * 20.0 / max(1.0, np.sqrt(pu.size / 20.0))  # ~1 mm per point, weight of ~20 points
+        scale = (hw + top) / 2  # mm per unit of the normalised radius
+        r = (np.sqrt(((pu - cu) / hw) ** 2 + (pv / top) ** 2) - 1.0) * scale
+        data = r / 2.0 * w_data  # bare silhouette points on the outline, sd 2 mm
+        rh = (np.sqrt(((hu - cu) / hw) ** 2 + (hv / top) ** 2) - 1.0) * scale
+        beyond = np.maximum(0.0, -(rh - 2.0)) / 2.0 * w_hair  # hair edge at least 2 mm outside the skull
         prior = [(cu - centre0) / 5.0, (hw - w0) / 6.0, (top - top0) / sd_top]
-        return np.concatenate([data, prior])
+        return np.concatenate([data, beyond, prior])
 
     x0 = np.array([centre0, w0, max(top0, 50.0)])
     fit = least_squares(residual, x0, bounds=([centre0 - 30, 50.0, 50.0], [centre0 + 30, 110.0, 160.0]))

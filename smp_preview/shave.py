@@ -45,8 +45,13 @@ class ShavePlan:
         return self.to_skin | self.to_background
 
 
-def plan_shave(labels: np.ndarray, face: FaceGeometry, px_per_mm: float, skull: SkullOutline) -> ShavePlan:
-    """Split the head hair into what becomes scalp and what becomes background."""
+def plan_shave(labels: np.ndarray, face: FaceGeometry, px_per_mm: float, skull: SkullOutline,
+               rgb: np.ndarray | None = None) -> ShavePlan:
+    """Split the head hair into what becomes scalp and what becomes background.
+
+    With ``rgb``, stray hair just outside the head that the label map calls background (dark
+    outer strands, flyaways) is found by its colour against the backdrop and restored too.
+    """
     u, v = face_frame(face, labels.shape, px_per_mm)
     hair = (labels == HAIR) & (v > SIDEBURN_FLOOR_MM)
     # Close small gaps (wisps, strands labelled background inside the fringe) so that no
@@ -60,7 +65,42 @@ def plan_shave(labels: np.ndarray, face: FaceGeometry, px_per_mm: float, skull: 
     ring = cv2.dilate(hair.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
     hair = hair | (ring.astype(bool) & (labels == BACKGROUND) & (v > SIDEBURN_FLOOR_MM))
     inside = skull.inside(u, v)
+    if rgb is not None and hair.any():
+        hair |= _stray_hair(rgb, labels, hair, inside, v, px_per_mm)
     return ShavePlan(hair & inside, hair & ~inside, skull)
+
+
+STRAY_REACH_MM = 6.0
+"""How far beyond the head outline stray hair labelled background is looked for."""
+
+
+def _stray_hair(rgb, labels, hair, inside, v, px_per_mm) -> np.ndarray:
+    """Background-labelled pixels near the hair whose colour is not the backdrop's."""
+    fg = labels != BACKGROUND
+    r = max(2, int(round(STRAY_REACH_MM * px_per_mm)))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    near = cv2.dilate(hair.astype(np.uint8), disc).astype(bool) & ~fg & ~inside & (v > 0)
+    if not near.any():
+        return near
+    far_bg = ~cv2.dilate(fg.astype(np.uint8), disc).astype(bool)
+    if far_bg.sum() < 100:
+        return np.zeros_like(near)
+    ys, xs = np.nonzero(near)
+    pad = 3 * r
+    y0, y1 = max(0, ys.min() - pad), min(labels.shape[0], ys.max() + 1 + pad)
+    x0, x1 = max(0, xs.min() - pad), min(labels.shape[1], xs.max() + 1 + pad)
+    img = rgb[y0:y1, x0:x1].astype(np.float32) / 255.0
+    est = _push_pull(img, far_bg[y0:y1, x0:x1])
+    resid = np.linalg.norm(img - est, axis=2)
+    ref = resid[far_bg[y0:y1, x0:x1]]
+    thr = max(0.06, float(np.percentile(ref, 99))) if ref.size else 0.06
+    out = np.zeros_like(near)
+    out[y0:y1, x0:x1] = near[y0:y1, x0:x1] & (resid > thr)
+    # keep only strands connected to the hair, not unrelated backdrop detail
+    grown = cv2.dilate(out.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    n, comp = cv2.connectedComponents((grown | hair).astype(np.uint8))
+    touching = np.unique(comp[hair])
+    return out & np.isin(comp, touching[touching > 0])
 
 
 def _push_pull(img: np.ndarray, known: np.ndarray) -> np.ndarray:

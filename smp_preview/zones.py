@@ -182,7 +182,7 @@ def build_zones(analysis: HeadAnalysis, settings: Settings, scars: np.ndarray | 
     if settings.shave and face is not None and settings.mode in ("full", "hairline", "scars"):
         from .shave import plan_shave
 
-        plan = plan_shave(labels, face, s, skull)
+        plan = plan_shave(labels, face, s, skull, analysis.rgb)
         scalp = scalp | plan.to_skin
     if face is not None:
         # The brow guard: nothing at or below brow level in the face's frame.
