@@ -435,7 +435,7 @@ def fit_skull(labels: np.ndarray, face: FaceGeometry, px_per_mm: float) -> Skull
         r = (np.sqrt(((pu - cu) / hw) ** 2 + (pv / top) ** 2) - 1.0) * scale
         data = r / 2.0 * w_data  # bare silhouette points on the outline, sd 2 mm
         rh = (np.sqrt(((hu - cu) / hw) ** 2 + (hv / top) ** 2) - 1.0) * scale
-        beyond = np.maximum(0.0, -(rh - 2.0)) / 2.0 * w_hair  # hair edge at least 2 mm outside the skull
+        beyond = np.maximum(0.0, -rh) / 1.0 * w_hair  # the hair edge is never inside the skull
         prior = [(cu - centre0) / 5.0, (hw - w0) / 6.0, (top - top0) / sd_top]
         return np.concatenate([data, beyond, prior])
 
