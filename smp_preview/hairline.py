@@ -338,6 +338,8 @@ def parse_points(text: str) -> tuple[tuple[float, float], ...]:
     return tuple(out)
 
 
+SKULL_FIT_MAX_SIDE = 1280
+"""The skull outline is fitted on the label map reduced to at most this many pixels."""
 SKULL_WIDTH_PER_FACE = 0.53
 """Skull half-breadth over the face-oval width (landmarks 234-454); 0.50-0.56 on bald house photos."""
 
@@ -382,11 +384,19 @@ def fit_skull(labels: np.ndarray, face: FaceGeometry, px_per_mm: float) -> Skull
     the face's midline, top from the highest silhouette point near the midline (minus
     `HAIR_ALLOWANCE_MM` when that point is hair).
     """
+    import dataclasses
+
     import cv2
     from scipy.optimize import least_squares
 
     from .segment import BACKGROUND, HAIR, SCALP
 
+    f = SKULL_FIT_MAX_SIDE / max(labels.shape)
+    if f < 1.0:  # the outline is smooth and in mm: fit it on a reduced label map
+        size = (max(1, round(labels.shape[1] * f)), max(1, round(labels.shape[0] * f)))
+        labels = cv2.resize(labels, size, interpolation=cv2.INTER_NEAREST)
+        face = dataclasses.replace(face, landmarks_px=face.landmarks_px * np.float32(f), px_per_mm=face.px_per_mm * f)
+        px_per_mm = px_per_mm * f
     s = px_per_mm
     u, v = face_frame(face, labels.shape, s)
     fg = labels != BACKGROUND

@@ -66,9 +66,9 @@ def render(analysis: HeadAnalysis, settings: Settings, *, scars: np.ndarray | No
     t2 = time.perf_counter()
     base = analysis.rgb
     if zones.shave is not None:  # the shaved look: hair -> shaved scalp and background first
-        from .shave import shave_image
+        from .shave import shaved_photo
 
-        base = shave_image(analysis.rgb, analysis.labels, zones.shave, s, seed=settings.seed)
+        base = shaved_photo(analysis.rgb, analysis.labels, zones.shave, s)
     after, touched = render_dots(base, dots, zones.mask, zones.bbox, s,
                                  dot_size_mm=settings.dot_size_mm, shade=settings.shade, look=settings.look,
                                  scars=zones.scars, seed=settings.seed)

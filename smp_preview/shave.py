@@ -15,6 +15,7 @@ layer that renders the SMP renders the stubble there and the two read as one eve
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import cv2
@@ -62,8 +63,7 @@ def plan_shave(labels: np.ndarray, face: FaceGeometry, px_per_mm: float, skull: 
     # The anti-aliased outer edge of the hair (darker than the backdrop but labelled background)
     # and stray wisps just beyond it go with the hair.
     r = max(1, int(round(HAIR_EDGE_MM * px_per_mm)))
-    ring = cv2.dilate(hair.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
-    hair = hair | (ring.astype(bool) & (labels == BACKGROUND) & (v > SIDEBURN_FLOOR_MM))
+    hair = hair | (within(hair, r) & (labels == BACKGROUND) & (v > SIDEBURN_FLOOR_MM))
     inside = skull.inside(u, v)
     if rgb is not None and hair.any():
         hair |= _stray_hair(rgb, labels, hair, inside, v, px_per_mm)
@@ -78,11 +78,10 @@ def _stray_hair(rgb, labels, hair, inside, v, px_per_mm) -> np.ndarray:
     """Background-labelled pixels near the hair whose colour is not the backdrop's."""
     fg = labels != BACKGROUND
     r = max(2, int(round(STRAY_REACH_MM * px_per_mm)))
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    near = cv2.dilate(hair.astype(np.uint8), disc).astype(bool) & ~fg & ~inside & (v > 0)
+    near = within(hair, r) & ~fg & ~inside & (v > 0)
     if not near.any():
         return near
-    far_bg = ~cv2.dilate(fg.astype(np.uint8), disc).astype(bool)
+    far_bg = ~within(fg, r)
     if far_bg.sum() < 100:
         return np.zeros_like(near)
     ys, xs = np.nonzero(near)
@@ -103,9 +102,36 @@ def _stray_hair(rgb, labels, hair, inside, v, px_per_mm) -> np.ndarray:
     return out & np.isin(comp, touching[touching > 0])
 
 
+def within(mask: np.ndarray, radius_px: float) -> np.ndarray:
+    """Pixels within ``radius_px`` of ``mask`` (a disc dilation via the distance transform: fast
+    for the large radii of high-resolution photos)."""
+    if not mask.any():
+        return np.zeros_like(mask, bool)
+    return cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 3) <= radius_px
+
+
+PUSH_PULL_MAX_SIDE = 1024
+"""The smooth fill is computed at most at this size and upsampled (it has no fine detail)."""
+
+
 def _push_pull(img: np.ndarray, known: np.ndarray) -> np.ndarray:
     """Fill unknown pixels of a float image smoothly from the known ones (pyramid normalised convolution)."""
-    w = known.astype(np.float32)
+    h, w0 = known.shape
+    f = PUSH_PULL_MAX_SIDE / max(h, w0)
+    if f < 1.0:
+        size = (max(1, round(w0 * f)), max(1, round(h * f)))
+        wk = cv2.resize(known.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+        num = cv2.resize(img * known[..., None].astype(np.float32), size, interpolation=cv2.INTER_AREA)
+        if num.ndim == 2:
+            num = num[..., None]
+        small = _push_pull_weighted(num / np.maximum(wk, 1e-6)[..., None], wk)
+        big = cv2.resize(small, (w0, h), interpolation=cv2.INTER_LINEAR)
+        return big if big.ndim == 3 else big[..., None]
+    return _push_pull_weighted(img, known.astype(np.float32))
+
+
+def _push_pull_weighted(img: np.ndarray, w: np.ndarray) -> np.ndarray:
+    w = w.astype(np.float32)
     num = img * w[..., None]
     levels = [(num, w)]
     while min(num.shape[:2]) > 8:
@@ -137,6 +163,19 @@ def _grain(shape: tuple[int, int], sample: np.ndarray, rng: np.random.Generator)
     return g / (g.std() + 1e-6) * sd
 
 
+_SHAVED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def shaved_photo(rgb: np.ndarray, labels: np.ndarray, plan: ShavePlan, px_per_mm: float) -> np.ndarray:
+    """`shave_image` with a fixed grain seed, cached per plan (plans are cached per analysis)."""
+    out = _SHAVED.get(plan)
+    if out is None:
+        out = shave_image(rgb, labels, plan, px_per_mm, seed=0)
+        out.setflags(write=False)
+        _SHAVED[plan] = out
+    return out
+
+
 def shave_image(rgb: np.ndarray, labels: np.ndarray, plan: ShavePlan, px_per_mm: float, *,
                 seed: int = 0) -> np.ndarray:
     """A copy of ``rgb`` with the head hair of ``plan`` replaced by shaved scalp and background.
@@ -159,7 +198,7 @@ def shave_image(rgb: np.ndarray, labels: np.ndarray, plan: ShavePlan, px_per_mm:
     lin = img ** 2.2  # fill in (approximately) linear light so shading blends physically
     result = lin.copy()
     erode = np.ones((3, 3), np.uint8)
-    hair_near = cv2.dilate(plan.changed[box].astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    hair_near = within(plan.changed[box], 2.0)
 
     to_skin = plan.to_skin[box]
     if to_skin.any():

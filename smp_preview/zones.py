@@ -17,6 +17,7 @@ itself so that the pigment stage gives it the reduced, uneven uptake of scar tis
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import cv2
@@ -107,6 +108,35 @@ def _bbox(mask: np.ndarray, pad: int, shape) -> tuple[int, int, int, int]:
     return max(0, ys[0] - pad), min(h, ys[-1] + 1 + pad), max(0, xs[0] - pad), min(w, xs[-1] + 1 + pad)
 
 
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Per-analysis design geometry that no setting changes (skull, head model, guards, shave plan)."""
+
+
+def _geometry(analysis: HeadAnalysis) -> dict:
+    geo = _CACHE.get(analysis)
+    if geo is None:
+        labels, face, s = analysis.labels, analysis.face, analysis.px_per_mm
+        geo = {"scalp": labels == SCALP}
+        if face is not None:
+            geo["skull"] = fit_skull(labels, face, s)
+            geo["head"] = fit_head_model(labels, face, s, geo["skull"])
+            # The brow guard: nothing at or below brow level in the face's frame.
+            _, v = face_frame(face, labels.shape, s)
+            geo["above_brows"] = v > BROW_GUARD_MM
+            geo["scalp"] &= geo["above_brows"]
+        _CACHE[analysis] = geo
+    return geo
+
+
+def _shave_plan(analysis: HeadAnalysis):
+    geo = _geometry(analysis)
+    if "shave" not in geo:
+        from .shave import plan_shave
+
+        geo["shave"] = plan_shave(analysis.labels, analysis.face, analysis.px_per_mm, geo["skull"], analysis.rgb)
+    return geo["shave"]
+
+
 def design_hairline(analysis: HeadAnalysis, settings: Settings, *, skull: SkullOutline | None = None,
                     head: HeadModel | None = None) -> Hairline | None:
     """The hairline for ``settings`` on the photo: custom points if given, else the template.
@@ -171,29 +201,21 @@ def build_zones(analysis: HeadAnalysis, settings: Settings, scars: np.ndarray | 
     if settings.mode == "scars" and (scars is None or not scars.any()):
         raise BadSetting("Mode 'scars' needs a scar mask.", "Give --scars MASK.png or draw the scars.")
 
-    skull = head = None
-    if face is not None:
-        skull = fit_skull(labels, face, s)
-        head = fit_head_model(labels, face, s, skull)
+    geo = _geometry(analysis)
+    skull, head = geo.get("skull"), geo.get("head")
     hairline = design_hairline(analysis, settings, skull=skull, head=head)
 
-    scalp = labels == SCALP
     plan = None
     if settings.shave and face is not None and settings.mode in ("full", "hairline", "scars"):
-        from .shave import plan_shave
-
-        plan = plan_shave(labels, face, s, skull, analysis.rgb)
-        scalp = scalp | plan.to_skin
-    if face is not None:
-        # The brow guard: nothing at or below brow level in the face's frame.
-        u_all, v_all = face_frame(face, shape, s)
-        scalp &= v_all > BROW_GUARD_MM
-        del u_all, v_all
+        plan = _shave_plan(analysis)
+    scalp = geo["scalp"] | plan.to_skin if plan is not None else geo["scalp"]
+    if plan is not None and face is not None:
+        scalp = scalp & geo["above_brows"]
     scar_zone_full = np.zeros(shape, bool)
     if scars is not None:
-        r = max(1, int(round(SCAR_MARGIN_MM * s)))
-        k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-        scar_zone_full = cv2.dilate(scars.astype(np.uint8), k).astype(bool) & scalp
+        from .shave import within
+
+        scar_zone_full = within(scars, max(1.0, SCAR_MARGIN_MM * s)) & scalp
     candidate = scalp | scar_zone_full
     y0, y1, x0, x1 = _bbox(candidate, 2, shape)
     if y1 <= y0:
