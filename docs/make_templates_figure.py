@@ -19,12 +19,12 @@ from smp_preview.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 PHOTO = ROOT / "samples" / "balding_A000055.jpg"
 VARIANTS = [
-    ("classic, soft", dict(hairline="classic", hairline_style="soft")),
-    ("straight, defined", dict(hairline="straight", hairline_style="defined")),
-    ("mature, faded", dict(hairline="mature", hairline_style="faded")),
-    ("widow's peak, soft", dict(hairline="classic", widows_peak=True)),
-    ("receded temples", dict(hairline="classic", receded_temples=True)),
-    ("70 mm, dark", dict(hairline_height_mm=70.0, shade="dark")),
+    ("classic, soft", {"hairline": "classic", "hairline_style": "soft"}),
+    ("straight, defined", {"hairline": "straight", "hairline_style": "defined"}),
+    ("mature, faded", {"hairline": "mature", "hairline_style": "faded"}),
+    ("widow's peak, soft", {"hairline": "classic", "widows_peak": True}),
+    ("receded temples", {"hairline": "classic", "receded_temples": True}),
+    ("70 mm, dark", {"hairline_height_mm": 70.0, "shade": "dark"}),
 ]
 SCALE = 2
 

@@ -6,6 +6,7 @@ Defaults and limits follow the SMP literature (see the README's domain notes).
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, fields, replace
 
@@ -149,6 +150,6 @@ def _points(points) -> tuple[tuple[float, float], ...]:
                          "Give points as x1,y1;x2,y2;... in pixels.") from None
     _check(len(pts) >= 2, "hairline_points", points, "at least 2 points")
     _check(len({x for x, _ in pts}) >= 2, "hairline_points", points, "points that are not all on one vertical line")
-    _check(all(x == x and y == y and abs(x) < 1e6 and abs(y) < 1e6 for x, y in pts), "hairline_points", points,
+    _check(all(math.isfinite(x) and math.isfinite(y) for x, y in pts), "hairline_points", points,
            "finite pixel coordinates")
     return pts

@@ -57,12 +57,12 @@ def plan_shave(labels: np.ndarray, face: FaceGeometry, px_per_mm: float, skull: 
     hair = (labels == HAIR) & (v > SIDEBURN_FLOOR_MM)
     # Close small gaps (wisps, strands labelled background inside the fringe) so that no
     # islands of hair colour remain in the shaved area.
-    k = max(3, int(round(1.5 * px_per_mm)) | 1)
+    k = max(3, round(1.5 * px_per_mm) | 1)
     closed = cv2.morphologyEx(hair.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((k, k), np.uint8)).astype(bool)
     hair = hair | (closed & (labels == BACKGROUND) & (v > 0))
     # The anti-aliased outer edge of the hair (darker than the backdrop but labelled background)
     # and stray wisps just beyond it go with the hair.
-    r = max(1, int(round(HAIR_EDGE_MM * px_per_mm)))
+    r = max(1, round(HAIR_EDGE_MM * px_per_mm))
     hair = hair | (within(hair, r) & (labels == BACKGROUND) & (v > SIDEBURN_FLOOR_MM))
     inside = skull.inside(u, v)
     if rgb is not None and hair.any():
@@ -77,7 +77,7 @@ STRAY_REACH_MM = 6.0
 def _stray_hair(rgb, labels, hair, inside, v, px_per_mm) -> np.ndarray:
     """Background-labelled pixels near the hair whose colour is not the backdrop's."""
     fg = labels != BACKGROUND
-    r = max(2, int(round(STRAY_REACH_MM * px_per_mm)))
+    r = max(2, round(STRAY_REACH_MM * px_per_mm))
     near = within(hair, r) & ~fg & ~inside & (v > 0)
     if not near.any():
         return near
@@ -97,7 +97,7 @@ def _stray_hair(rgb, labels, hair, inside, v, px_per_mm) -> np.ndarray:
     out[y0:y1, x0:x1] = near[y0:y1, x0:x1] & (resid > thr)
     # keep only strands connected to the hair, not unrelated backdrop detail
     grown = cv2.dilate(out.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    n, comp = cv2.connectedComponents((grown | hair).astype(np.uint8))
+    _n, comp = cv2.connectedComponents((grown | hair).astype(np.uint8))
     touching = np.unique(comp[hair])
     return out & np.isin(comp, touching[touching > 0])
 
@@ -188,7 +188,7 @@ def shave_image(rgb: np.ndarray, labels: np.ndarray, plan: ShavePlan, px_per_mm:
         return out
     rng = np.random.default_rng(seed + 1234)
     ys, xs = np.nonzero(changed)
-    pad = int(round(40 * px_per_mm))
+    pad = round(40 * px_per_mm)
     h, w = labels.shape
     y0, y1 = max(0, ys.min() - pad), min(h, ys.max() + 1 + pad)
     x0, x1 = max(0, xs.min() - pad), min(w, xs.max() + 1 + pad)

@@ -323,7 +323,7 @@ def suggest_scars(analysis: HeadAnalysis, *, min_area_mm2: float = 3.0, max_widt
     rgb = analysis.rgb[y0:y1, x0:x1]
     sc = scalp[y0:y1, x0:x1]
     light = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32)
-    k = max(3, int(round(max_width_mm * s)) | 1)
+    k = max(3, round(max_width_mm * s) | 1)
     # Median of the scalp only: fill the rest with the scalp's median first so edges do not leak.
     filled = np.where(sc, light, np.median(light[sc])).astype(np.float32)
     base = cv2.medianBlur(np.clip(filled, 0, 255).astype(np.uint8), min(k, 255 if k < 255 else 253)).astype(np.float32)

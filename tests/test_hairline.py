@@ -66,12 +66,12 @@ def test_default_hairline_is_below_the_top_of_the_head_on_bald_photos(samples_di
 
 
 VARIANTS = [
-    dict(hairline="classic"),
-    dict(hairline="straight"),
-    dict(hairline="mature"),
-    dict(hairline="widows_peak"),
-    dict(hairline="classic", receded_temples=True),
-    dict(hairline="straight", widows_peak=True),
+    {"hairline": "classic"},
+    {"hairline": "straight"},
+    {"hairline": "mature"},
+    {"hairline": "widows_peak"},
+    {"hairline": "classic", "receded_temples": True},
+    {"hairline": "straight", "widows_peak": True},
 ]
 
 

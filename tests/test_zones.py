@@ -34,8 +34,8 @@ def _assert_dots_inside(a, p):
 
 
 @pytest.mark.parametrize("name", ["bald_S001224.jpg", "balding_A000055.jpg", "biden.jpg"])
-@pytest.mark.parametrize("kw", [dict(), dict(hairline="mature", hairline_style="faded"),
-                                dict(mode="hairline", widows_peak=True), dict(shave=True, receded_temples=True)])
+@pytest.mark.parametrize("kw", [{}, {"hairline": "mature", "hairline_style": "faded"},
+                                {"mode": "hairline", "widows_peak": True}, {"shave": True, "receded_temples": True}])
 def test_no_dot_outside_the_allowed_zone(samples_dir, analysis_of, name, kw):
     a = analysis_of(samples_dir / name)
     _assert_dots_inside(a, render(a, Settings(seed=2, **kw)))
