@@ -27,8 +27,9 @@ mesh's own depth slope along the forehead with the opposite sign (K000375: pitch
 forehead inclination -2.8 deg; A000376: pitch -7.6 deg, inclination +25 deg), so a positive
 pitch means the forehead is tipped towards the camera (chin down); the outline tops are higher
 on those photos (K000375: 99 mm above the glabella; M001194 at -4.6 deg: 69 mm).
-Check on a natural hairline: Obama (samples/obama.jpg) has his own hairline 61 mm above the
-glabella in the image; the model puts 70 mm along the skin at 63 mm and 80 mm at 69 mm.
+Check on a natural hairline: Obama (samples/obama.jpg) has his own hairline about 61 mm above
+the glabella in the image (read off the photo); his fitted model (R 109 mm, a 15 deg) puts 70 mm
+along the skin at 57 mm and 80 mm at 63 mm, i.e. his own line is at about 76 mm along the skin.
 """
 
 from __future__ import annotations
