@@ -19,7 +19,8 @@ from smp_preview.photo import load_photo
 from smp_preview.pigment import SHADES
 from smp_preview.preview import render
 from smp_preview.settings import HAIRLINE_STYLES, HAIRLINE_TEMPLATES, MODES, Settings
-from smp_preview.zones import suggest_scars
+from smp_preview.hairline import parse_points
+from smp_preview.zones import scar_mask_from_points, suggest_scars
 
 SAMPLES = Path(__file__).parent / "samples"
 SAMPLE_NAMES = sorted(p.name for p in SAMPLES.glob("*.jpg"))
@@ -68,6 +69,8 @@ with st.sidebar:
     shave = st.checkbox("Shaved look (replace remaining hair by a buzz cut)")
     points_text = st.text_input("Custom hairline points (x1,y1;x2,y2;… in photo pixels)", "")
     scar_upload = st.file_uploader("Scar mask (white = scar, same size as the photo)", type=["png"])
+    scar_points = st.text_input("Draw a scar: points along it (x1,y1;x2,y2;… in photo pixels)", "")
+    scar_width = st.number_input("Drawn scar width (mm)", 0.5, 30.0, 3.0, step=0.5)
     suggest = st.checkbox("Suggest likely scars to confirm")
 
 if upload is not None:
@@ -85,6 +88,10 @@ try:
     scars = None
     if scar_upload is not None:
         scars = load_photo(scar_upload.getvalue(), name=scar_upload.name).rgb.max(axis=2) > 127
+    if scar_points.strip():
+        drawn = scar_mask_from_points(analysis.labels.shape, parse_points(scar_points), float(scar_width),
+                                      analysis.px_per_mm)
+        scars = drawn if scars is None else (scars | drawn)
     if suggest:
         candidates = suggest_scars(analysis)
         if not candidates:
@@ -98,6 +105,9 @@ try:
     preview = render(analysis, settings, scars=scars)
 except PreviewError as exc:
     st.error(f"{exc.message} {exc.hint}")
+    st.stop()
+except ValueError as exc:  # a malformed point list typed into a text box
+    st.error(f"{exc} Give points as x1,y1;x2,y2;… in photo pixels.")
     st.stop()
 
 left, right = st.columns(2)

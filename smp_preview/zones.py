@@ -366,3 +366,24 @@ def suggest_scars(analysis: HeadAnalysis, *, min_area_mm2: float = 3.0, max_widt
         out.append(ScarCandidate(full, contour.astype(np.int32), kind, score, float(area_mm2)))
     out.sort(key=lambda c: -c.score * np.sqrt(c.area_mm2))
     return out[:max_candidates]
+
+
+def scar_mask_from_points(shape: tuple[int, int], points_px, width_mm: float, px_per_mm: float) -> np.ndarray:
+    """A scar drawn as a line through pixel points (one point: a round scar) of ``width_mm``.
+
+    For the app and scripts without a drawing canvas: the consultant clicks or types the points
+    along a strip scar, or one point per round extraction scar with its diameter.
+    """
+    pts = np.asarray(points_px, np.float64).reshape(-1, 2)
+    if len(pts) == 0:
+        raise BadSetting("A drawn scar needs at least one point.", "Give points as x1,y1;x2,y2;... in pixels.")
+    if not 0.2 <= width_mm <= 50.0:
+        raise BadSetting(f"Scar width {width_mm} mm is out of range.", "It must be between 0.2 and 50 mm.")
+    mask = np.zeros(shape, np.uint8)
+    thick = max(1, round(width_mm * px_per_mm))
+    p = np.round(pts).astype(np.int32)
+    if len(p) == 1:
+        cv2.circle(mask, (int(p[0, 0]), int(p[0, 1])), max(1, thick // 2), 1, -1)
+    else:
+        cv2.polylines(mask, [p], False, 1, thick, cv2.LINE_8)
+    return mask.astype(bool)

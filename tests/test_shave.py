@@ -99,3 +99,22 @@ def test_app_shaved_look_and_design_widgets():
     at.checkbox[0].check().run()  # widow's peak
     assert not at.exception and not at.error
     assert next(m for m in at.metric if m.label == "Treated area").value != area
+
+
+def test_app_drawn_scar_in_scars_mode():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).resolve().parents[1] / "app.py")
+    at = AppTest.from_file(app, default_timeout=120).run()
+    next(s for s in at.selectbox if s.label == "or a sample photo").set_value("bald_S001224.jpg").run()
+    modes = [s for s in at.selectbox if s.label == "Treat"][0]
+    modes.set_value("scars").run()
+    assert at.warning, "scars mode without a scar should ask for one"
+    at.text_input[1].input("140,80;195,78").run()  # across the scalp
+    assert not at.exception and not at.error
+    area = next(m for m in at.metric if m.label == "Treated area").value
+    assert area not in ("0 cm²",)
+    at.text_input[1].input("1,2,3").run()
+    assert at.error and not at.exception
