@@ -109,7 +109,7 @@ def test_app_drawn_scar_in_scars_mode():
     app = str(Path(__file__).resolve().parents[1] / "app.py")
     at = AppTest.from_file(app, default_timeout=120).run()
     next(s for s in at.selectbox if s.label == "or a sample photo").set_value("bald_S001224.jpg").run()
-    modes = [s for s in at.selectbox if s.label == "Treat"][0]
+    modes = next(s for s in at.selectbox if s.label == "Treat")
     modes.set_value("scars").run()
     assert at.warning, "scars mode without a scar should ask for one"
     at.text_input[1].input("140,80;195,78").run()  # across the scalp
