@@ -40,6 +40,7 @@ class ShavePlan:
     to_skin: np.ndarray  # head hair inside the skull outline -> shaved scalp
     to_background: np.ndarray  # head hair beyond the skull outline -> background
     skull: SkullOutline
+    skin_lab: tuple[np.ndarray, np.ndarray] | None = None  # the face's skin colour: median, spread (CIELAB, 8-bit)
 
     @property
     def changed(self) -> np.ndarray:
@@ -65,9 +66,29 @@ def plan_shave(labels: np.ndarray, face: FaceGeometry, px_per_mm: float, skull: 
     r = max(1, round(HAIR_EDGE_MM * px_per_mm))
     hair = hair | (within(hair, r) & (labels == BACKGROUND) & (v > SIDEBURN_FLOOR_MM))
     inside = skull.inside(u, v)
+    skin_lab = None
     if rgb is not None and hair.any():
         hair |= _stray_hair(rgb, labels, hair, inside, v, px_per_mm)
-    return ShavePlan(hair & inside, hair & ~inside, skull)
+        skin_lab = _face_skin_lab(rgb, face, px_per_mm)
+    return ShavePlan(hair & inside, hair & ~inside, skull, skin_lab)
+
+
+FACE_SKIN_POINTS = (151, 205, 425)
+"""Mid-forehead and cheek centres: bare skin on nearly every face."""
+
+
+def _face_skin_lab(rgb: np.ndarray, face: FaceGeometry, px_per_mm: float) -> tuple[np.ndarray, np.ndarray]:
+    """Median and robust spread of the face's own skin colour (CIELAB, 8-bit scale)."""
+    mask = np.zeros(rgb.shape[:2], np.uint8)
+    r = max(2, round(6 * px_per_mm))
+    for i in FACE_SKIN_POINTS:
+        x, y = np.round(face.point(i)).astype(int)
+        cv2.circle(mask, (int(x), int(y)), r, 1, -1)
+    ys, xs = np.nonzero(mask)
+    px = cv2.cvtColor(rgb[ys, xs][None], cv2.COLOR_RGB2LAB)[0].astype(np.float32)
+    med = np.median(px, axis=0)
+    spread = np.median(np.abs(px - med), axis=0) * 1.4826 + 1.0
+    return med, spread
 
 
 STRAY_REACH_MM = 6.0
@@ -204,6 +225,15 @@ def shave_image(rgb: np.ndarray, labels: np.ndarray, plan: ShavePlan, px_per_mm:
     if to_skin.any():
         # Bare skin next to the hair: scalp, and side skin outside the face (temples, ears' edge).
         src = cv2.erode(((lab == SCALP) | (lab == SKIN)).astype(np.uint8), erode).astype(bool) & ~hair_near
+        if plan.skin_lab is not None:
+            # only pixels whose colour is the face's skin (in shadow or light): hair the label
+            # map took for skin must not colour the shaved scalp
+            med, spread = plan.skin_lab
+            clab = cv2.cvtColor(rgb[box], cv2.COLOR_RGB2LAB).astype(np.float32)
+            chroma_ok = np.all(np.abs(clab[..., 1:] - med[1:]) <= 4 * spread[1:] + 4, axis=2)
+            light_ok = np.abs(clab[..., 0] - med[0]) <= 4 * spread[0] + 35
+            if (src & chroma_ok & light_ok).sum() >= 30:
+                src = src & chroma_ok & light_ok
         if src.sum() < 30:
             src = cv2.erode((lab == SCALP).astype(np.uint8), erode).astype(bool)
         fill = _push_pull(lin, src)
