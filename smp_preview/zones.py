@@ -37,7 +37,7 @@ from .hairline import (
     projected_height_mm,  # noqa: F401
     template_hairline,
 )
-from .segment import HAIR, SCALP
+from .segment import BACKGROUND, HAIR, SCALP
 from .settings import Settings
 
 STYLE_BAND_MM = {"defined": 0.6, "soft": 3.0, "faded": 8.0}
@@ -52,6 +52,8 @@ SCAR_MARGIN_MM = 2.0
 HAIRLINE_ONLY_DEPTH_MM = 30.0
 BROW_GUARD_MM = 12.0
 """Nothing below this height above the glabella (image plane): brows, eyes, ears stay untouched."""
+OUTLINE_GUARD_PX = 1.0
+"""Scalp pixels this close to the background (the anti-aliased head outline) get no dots."""
 IRREGULARITY_MM = {"soft": 1.2, "faded": 1.0, "defined": 0.5}
 """Amplitude of the hairline's micro-irregularity per style, mm."""
 
@@ -116,7 +118,10 @@ def _geometry(analysis: HeadAnalysis) -> dict:
     geo = _CACHE.get(analysis)
     if geo is None:
         labels, face, s = analysis.labels, analysis.face, analysis.px_per_mm
-        geo = {"scalp": labels == SCALP}
+        from .shave import within
+
+        # The outermost pixel of the head outline is part backdrop: no dot there.
+        geo = {"scalp": (labels == SCALP) & ~within(labels == BACKGROUND, OUTLINE_GUARD_PX)}
         if face is not None:
             geo["skull"] = fit_skull(labels, face, s)
             geo["head"] = fit_head_model(labels, face, s, geo["skull"])

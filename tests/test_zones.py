@@ -122,3 +122,19 @@ def test_scar_suggestions_find_a_light_strip_and_are_never_applied(samples_dir, 
     # a suggestion does nothing until it is confirmed (passed as scars)
     z = build_zones(scarred, Settings(mode="full"))
     assert z.scars.sum() == 0
+
+
+HOUSE_BALD = ["A000055", "A000376", "C001068", "C001072", "E000296", "K000375", "L000601", "M001194",
+              "M001199", "S000510", "S001224", "T000467"]
+
+
+@pytest.mark.parametrize("name", HOUSE_BALD)
+def test_no_dot_on_hand_labelled_background_or_clothes(shared_photos, analysis_of, name):
+    """Checked against the hand-checked label maps, not our own: no dot on backdrop, clothes, glasses."""
+    a = analysis_of(shared_photos / "photos" / f"{name}.jpg")
+    truth = cv2.imread(str(shared_photos / "labels" / f"{name}.png"), cv2.IMREAD_GRAYSCALE)
+    p = render(a, Settings(seed=1))
+    xy = np.floor(p.dots.xy).astype(int)
+    on = truth[xy[:, 1], xy[:, 0]]
+    assert len(xy) > 30
+    assert not np.isin(on, (0, 4)).any(), f"{np.isin(on, (0, 4)).sum()} dots on background or clothes"
