@@ -39,6 +39,15 @@ def analysis_of(data: bytes, name: str) -> HeadAnalysis:
     return analyse(load_photo(data, name=name), models())
 
 
+def draw_polyline(rgb: np.ndarray, points_xy: np.ndarray) -> np.ndarray:
+    import cv2
+
+    out = rgb.copy()
+    width = max(1, round(max(rgb.shape[:2]) / 500))
+    cv2.polylines(out, [np.round(points_xy).astype(np.int32)], False, (230, 30, 30), width, cv2.LINE_AA)
+    return out
+
+
 def png_bytes(rgb: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, format="PNG")
@@ -72,6 +81,7 @@ with st.sidebar:
     scar_points = st.text_input("Draw a scar: points along it (x1,y1;x2,y2;… in photo pixels)", "")
     scar_width = st.number_input("Drawn scar width (mm)", 0.5, 30.0, 3.0, step=0.5)
     suggest = st.checkbox("Suggest likely scars to confirm")
+    show_line = st.checkbox("Show the designed hairline (on screen only)")
 
 if upload is not None:
     data, name = upload.getvalue(), upload.name
@@ -112,7 +122,10 @@ except ValueError as exc:  # a malformed point list typed into a text box
 
 left, right = st.columns(2)
 left.image(preview.before, caption="Before", use_container_width=True)
-right.image(preview.after, caption="After (simulation)", use_container_width=True)
+shown = preview.after
+if show_line and len(preview.zones.hairline_px):
+    shown = draw_polyline(preview.after, preview.zones.hairline_px)
+right.image(shown, caption="After (simulation)", use_container_width=True)
 r = preview.report
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Treated area", f"{r['treated_area_cm2']:.0f} cm²")
