@@ -14,12 +14,12 @@ from PIL import Image
 
 from smp_preview.analysis import HeadAnalysis, analyse
 from smp_preview.errors import PreviewError
+from smp_preview.hairline import parse_points
 from smp_preview.models import get_models
 from smp_preview.photo import load_photo
 from smp_preview.pigment import SHADES
 from smp_preview.preview import render
 from smp_preview.settings import HAIRLINE_STYLES, HAIRLINE_TEMPLATES, MODES, Settings
-from smp_preview.hairline import parse_points
 from smp_preview.zones import scar_mask_from_points, suggest_scars
 
 SAMPLES = Path(__file__).parent / "samples"
