@@ -60,6 +60,8 @@ TEMPLATE_PROFILES = {
 WIDOWS_PEAK_DEPTH_MM = 7.0
 """How far a widow's peak reaches below the line beside it, mm along the skin."""
 WIDOWS_PEAK_HALF_WIDTH_MM = 9.0
+TEMPLE_DROP_MM = 400.0
+"""Fall of the hairline beyond the temple corners per unit of (|u| / corner u) - 1, mm."""
 RECEDED_TEMPLE_MM = 14.0
 """Extra height of receded temple corners, mm along the skin."""
 
@@ -227,8 +229,9 @@ def hairline_height_mm(
     height = midpoint_mm + peak + rise * np.minimum(t, 1.0) ** power
     if peak:
         height = height - peak * np.exp(-((u_mm / WIDOWS_PEAK_HALF_WIDTH_MM) ** 2))
-    # Beyond the temple corner the hairline turns down the side of the head.
-    height = np.where(t > 1.0, height - 120.0 * (t - 1.0), height)
+    # Beyond the temple corner the temporal hairline runs down the side of the head: in a frontal
+    # view nearly vertical (TEMPLE_DROP_MM of height per unit of t, about 9 mm per mm sideways).
+    height = np.where(t > 1.0, height - TEMPLE_DROP_MM * (t - 1.0), height)
     asym = float(np.clip(asymmetry_mm, -MAX_ASYMMETRY_MM, MAX_ASYMMETRY_MM))
     if rng is not None and (irregularity_mm > 0 or asym):
         height = height + _irregular(u_mm, max(left, 1.0), max(right, 1.0), rng, irregularity_mm, asym)

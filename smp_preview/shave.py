@@ -26,7 +26,10 @@ from .hairline import SkullOutline, face_frame
 from .segment import BACKGROUND, HAIR, SCALP, SKIN
 
 EDGE_FEATHER_PX = 1.0
-"""Anti-aliasing of the new skull outline against the restored background, pixels."""
+EDGE_FEATHER_MM = 0.3
+"""Softness of the new skull outline against the restored background (sigma, at least 1 px)."""
+GRAIN_MM = 0.15
+"""Scale of the fine skin grain added to the shaved scalp, mm."""
 SIDEBURN_FLOOR_MM = -25.0
 HAIR_EDGE_MM = 2.0
 """Background this close to the hair is its anti-aliased edge and wisps: restored with it."""
@@ -41,6 +44,7 @@ class ShavePlan:
     to_background: np.ndarray  # head hair beyond the skull outline -> background
     skull: SkullOutline
     skin_lab: tuple[np.ndarray, np.ndarray] | None = None  # the face's skin colour: median, spread (CIELAB, 8-bit)
+    face: FaceGeometry | None = None
 
     @property
     def changed(self) -> np.ndarray:
@@ -70,7 +74,7 @@ def plan_shave(labels: np.ndarray, face: FaceGeometry, px_per_mm: float, skull: 
     if rgb is not None and hair.any():
         hair |= _stray_hair(rgb, labels, hair, inside, v, px_per_mm)
         skin_lab = _face_skin_lab(rgb, face, px_per_mm)
-    return ShavePlan(hair & inside, hair & ~inside, skull, skin_lab)
+    return ShavePlan(hair & inside, hair & ~inside, skull, skin_lab, face)
 
 
 FACE_SKIN_POINTS = (151, 205, 425)
@@ -175,13 +179,37 @@ def _push_pull_weighted(img: np.ndarray, w: np.ndarray) -> np.ndarray:
     return est
 
 
-def _grain(shape: tuple[int, int], sample: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _grain(shape: tuple[int, int], sample: np.ndarray, rng: np.random.Generator, *,
+           sigma_px: float = 0.7, max_sd: float = 0.08) -> np.ndarray:
     """Zero-mean fine grain with the standard deviation of the sample's high frequencies."""
     if sample.size < 50:
         return np.zeros(shape, np.float32)
-    sd = float(np.clip(np.std(sample), 0.0, 0.03))
-    g = cv2.GaussianBlur(rng.standard_normal(shape).astype(np.float32), (0, 0), 0.7)
+    sd = float(np.clip(np.std(sample), 0.0, max_sd))
+    g = cv2.GaussianBlur(rng.standard_normal(shape).astype(np.float32), (0, 0), sigma_px)
     return g / (g.std() + 1e-6) * sd
+
+
+def _limb_shading(lum: np.ndarray, lab: np.ndarray, src: np.ndarray, plan: ShavePlan, px_per_mm: float,
+                  box: tuple[int, int, int, int]) -> np.ndarray:
+    """Relative darkening of the filled skin towards the skull outline (the head turning away).
+
+    The fall-off is measured on the client's own bare scalp (outer rim over inner ring of the
+    skull ellipse; default 0.88 when too little scalp is seen) and applied relative to the fill's
+    sources, so the shaved skin continues the real shading without a seam.
+    """
+    sk = plan.skull
+    u, v = face_frame(plan.face, lab.shape, px_per_mm, box)
+    rho = np.sqrt(((u - sk.centre_u_mm) / sk.half_width_mm) ** 2 + (np.maximum(v, 0) / sk.top_mm) ** 2)
+    scalp = src & (lab == SCALP)
+    inner = scalp & (rho > 0.55) & (rho < 0.75)
+    outer = scalp & (rho > 0.88) & (rho < 0.98)
+    ratio = 0.88
+    if inner.sum() > 50 and outer.sum() > 50:
+        ratio = float(np.median(lum[outer]) / max(np.median(lum[inner]), 1e-4))
+    ratio = float(np.clip(ratio, 0.6, 1.0))
+    f = 1.0 - (1.0 - ratio) * np.clip((rho - 0.75) / 0.2, 0.0, 1.2)
+    f_src = _push_pull(f[..., None].astype(np.float32), src)[..., 0]
+    return (f / np.maximum(f_src, 0.3)).astype(np.float32)
 
 
 _SHAVED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -238,9 +266,13 @@ def shave_image(rgb: np.ndarray, labels: np.ndarray, plan: ShavePlan, px_per_mm:
             src = cv2.erode((lab == SCALP).astype(np.uint8), erode).astype(bool)
         fill = _push_pull(lin, src)
         lum = lin.mean(axis=2)
-        hp = lum - cv2.GaussianBlur(lum, (0, 0), 1.5)
-        grain = _grain(lum.shape, hp[src & (lab == SCALP)], rng)
-        skin = np.clip(fill * (1.0 + grain[..., None] * 3.0), 0, 1)
+        if plan.face is not None:
+            fill = fill * _limb_shading(lum, lab, src, plan, px_per_mm, (y0, y1, x0, x1))[..., None]
+        fine = max(0.7, GRAIN_MM * px_per_mm)
+        hp = lum - cv2.GaussianBlur(lum, (0, 0), 2 * fine)
+        grain = _grain(lum.shape, hp[src & (lab == SCALP)] / np.maximum(lum[src & (lab == SCALP)], 1e-3), rng,
+                       sigma_px=fine)
+        skin = np.clip(fill * (1.0 + grain[..., None]), 0, 1)
         result = np.where(to_skin[..., None], skin, result)
 
     to_bg = plan.to_background[box]
@@ -254,7 +286,7 @@ def shave_image(rgb: np.ndarray, labels: np.ndarray, plan: ShavePlan, px_per_mm:
         grain = _grain(lum.shape, hp[src], rng)
         bg = np.clip(fill * (1.0 + grain[..., None] * 2.0), 0, 1)
         # Anti-alias the new skull edge: blend background and skin over about one pixel.
-        soft = cv2.GaussianBlur(to_bg.astype(np.float32), (0, 0), EDGE_FEATHER_PX)
+        soft = cv2.GaussianBlur(to_bg.astype(np.float32), (0, 0), max(EDGE_FEATHER_PX, EDGE_FEATHER_MM * px_per_mm))
         soft = np.where(to_bg, np.maximum(soft, 0.5), np.where(to_skin, np.minimum(soft, 0.5), 0.0))
         result = np.where(to_bg[..., None], bg, result)
         edge = to_skin & (soft > 0)
