@@ -100,6 +100,13 @@ def render(analysis: HeadAnalysis, settings: Settings, *, scars: np.ndarray | No
         report["head_model_mm"] = {"top": round(zones.head.silhouette_top_mm(), 1),
                                    "radius": round(zones.head.radius_mm, 1),
                                    "forehead_inclination_deg": round(zones.head.inclination_deg, 1)}
+    if zones.hairline is not None:
+        mid = float(zones.hairline.image_height_mm(np.array([0.0]))[0])
+        report["hairline_midpoint_mm"] = {
+            "image_height": round(mid, 1),
+            "along_skin": round(float(zones.head.along_skin_mm(mid)), 1) if zones.head is not None else None,
+            "custom": bool(settings.hairline_points),
+        }
     if zones.shave is not None:
         report["shaved_area_cm2"] = round(float(zones.shave.changed.sum()) / (s * 10.0) ** 2, 2)
     if analysis.face is not None:

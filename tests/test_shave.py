@@ -69,6 +69,7 @@ def test_cli_design_flags(samples_dir, tmp_path):
     assert report["settings"]["shave"] is True
     assert report["settings"]["hairline_points"][0] == [120.0, 95.0]
     assert report["shaved_area_cm2"] > 1.0
+    assert report["hairline_midpoint_mm"]["custom"] is True
     # lossless output: every pixel outside the zone mask is the input's
     from smp_preview.photo import load_photo
 
