@@ -100,6 +100,8 @@ def test_app_shaved_look_and_design_widgets():
     at.checkbox[0].check().run()  # widow's peak
     assert not at.exception and not at.error
     assert next(m for m in at.metric if m.label == "Treated area").value != area
+    next(c for c in at.checkbox if c.label.startswith("Show the designed hairline")).check().run()
+    assert not at.exception and not at.error
 
 
 def test_app_drawn_scar_in_scars_mode():
@@ -120,13 +122,3 @@ def test_app_drawn_scar_in_scars_mode():
     at.text_input[1].input("1,2,3").run()
     assert at.error and not at.exception
 
-
-def test_app_shows_the_hairline_on_screen():
-    from pathlib import Path
-
-    from streamlit.testing.v1 import AppTest
-
-    app = str(Path(__file__).resolve().parents[1] / "app.py")
-    at = AppTest.from_file(app, default_timeout=120).run()
-    next(c for c in at.checkbox if c.label.startswith("Show the designed hairline")).check().run()
-    assert not at.exception and not at.error
