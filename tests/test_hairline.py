@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from smp_preview.errors import BadSetting
 from smp_preview.hairline import HeadModel, hairline_height_mm, head_model_for_top, parse_points
@@ -137,3 +140,19 @@ def test_hairline_points_parse_and_validate():
     for bad in ("10,20", "10,20;10,40", "a,b;c,d", "1,2,3;4,5"):
         with pytest.raises(BadSetting):
             Settings(hairline_points=bad)
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(template=st.sampled_from(["classic", "straight", "mature", "widows_peak"]),
+       midpoint=st.floats(60.0, 110.0), corner=st.floats(30.0, 60.0), seed=st.integers(0, 10_000),
+       irregular=st.floats(0.0, 2.0), asym=st.floats(-3.0, 3.0), peak=st.booleans(), receded=st.booleans())
+def test_any_template_keeps_its_midpoint_and_at_most_2mm_asymmetry(template, midpoint, corner, seed, irregular,
+                                                                      asym, peak, receded):
+    u = np.linspace(-corner, corner, 241)
+    h = hairline_height_mm(u, template=template, midpoint_mm=midpoint, temple_u_mm=corner,
+                           rng=np.random.default_rng(seed), irregularity_mm=irregular, asymmetry_mm=asym,
+                           widows_peak=peak, receded_temples=receded)
+    assert h[120] == pytest.approx(midpoint, abs=1e-9)
+    assert np.abs(h - h[::-1]).max() <= 2.0 + 1e-9
+    # the corners are never below the front midpoint (no inverted hairline)
+    assert h[0] >= midpoint - 2.0 and h[-1] >= midpoint - 2.0
