@@ -41,6 +41,12 @@ def add_settings_arguments(p: argparse.ArgumentParser) -> None:
                    help="measured scale, overriding the one from the iris")
     g.add_argument("--scars", type=Path, default=None, metavar="MASK.png",
                    help="scar mask (white = scar), same size as the photo")
+    g.add_argument("--hairline-points", default=None, metavar="X1,Y1;X2,Y2;...",
+                   help="custom hairline through these photo pixels (overrides --hairline)")
+    g.add_argument("--widows-peak", action="store_true", help="add a widow's peak to the hairline template")
+    g.add_argument("--receded-temples", action="store_true", help="receded temple corners (mature variant)")
+    g.add_argument("--shave", action="store_true",
+                   help="shaved look: replace remaining head hair by shaved scalp with stubble")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -57,6 +63,10 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         look=args.look,
         seed=args.seed,
         px_per_mm=args.px_per_mm,
+        hairline_points=getattr(args, "hairline_points", None) or None,
+        widows_peak=getattr(args, "widows_peak", False),
+        receded_temples=getattr(args, "receded_temples", False),
+        shave=getattr(args, "shave", False),
     )
 
 

@@ -64,13 +64,20 @@ def render(analysis: HeadAnalysis, settings: Settings, *, scars: np.ndarray | No
     dots = all_dots.upto(settings.shown_session)
     t["stipple"] = (time.perf_counter() - t1) * 1e3
     t2 = time.perf_counter()
-    after, touched = render_dots(analysis.rgb, dots, zones.mask, zones.bbox, s,
+    base = analysis.rgb
+    if zones.shave is not None:  # the shaved look: hair -> shaved scalp and background first
+        from .shave import shaved_photo
+
+        base = shaved_photo(analysis.rgb, analysis.labels, zones.shave, s)
+    after, touched = render_dots(base, dots, zones.mask, zones.bbox, s,
                                  dot_size_mm=settings.dot_size_mm, shade=settings.shade, look=settings.look,
                                  scars=zones.scars, seed=settings.seed)
     t["pigment"] = (time.perf_counter() - t2) * 1e3
     t3 = time.perf_counter()
     after, label_mask = add_label(after)
     changed = zones.full_mask(analysis.rgb.shape[:2]) | label_mask
+    if zones.shave is not None:
+        changed |= zones.shave.changed
     t["compose"] = (time.perf_counter() - t3) * 1e3
     report = {
         "photo": analysis.photo.name,
@@ -89,6 +96,19 @@ def render(analysis: HeadAnalysis, settings: Settings, *, scars: np.ndarray | No
         "timings_ms": {**{f"analysis_{k}": round(v, 1) for k, v in analysis.timings_ms.items()},
                        **{k: round(v, 1) for k, v in t.items()}},
     }
+    if zones.head is not None:
+        report["head_model_mm"] = {"top": round(zones.head.silhouette_top_mm(), 1),
+                                   "radius": round(zones.head.radius_mm, 1),
+                                   "forehead_inclination_deg": round(zones.head.inclination_deg, 1)}
+    if zones.hairline is not None:
+        mid = float(zones.hairline.image_height_mm(np.array([0.0]))[0])
+        report["hairline_midpoint_mm"] = {
+            "image_height": round(mid, 1),
+            "along_skin": round(float(zones.head.along_skin_mm(mid)), 1) if zones.head is not None else None,
+            "custom": bool(settings.hairline_points),
+        }
+    if zones.shave is not None:
+        report["shaved_area_cm2"] = round(float(zones.shave.changed.sum()) / (s * 10.0) ** 2, 2)
     if analysis.face is not None:
         f = analysis.face
         report["pose_deg"] = {"yaw": round(f.yaw_deg, 1), "pitch": round(f.pitch_deg, 1), "roll": round(f.roll_deg, 1)}

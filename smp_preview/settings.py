@@ -6,6 +6,7 @@ Defaults and limits follow the SMP literature (see the README's domain notes).
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, fields, replace
 
@@ -65,6 +66,11 @@ class Settings:
     look : fresh, healed or years:N.
     seed : random seed; the same seed gives the same dots.
     px_per_mm : a measured scale overriding the iris (None: from the photo).
+    hairline_points : a custom hairline through these image points ((x, y) pixels, at least
+        2, any order along the line); overrides the template. None: the template.
+    widows_peak : add a widow's peak to the template (the peak's tip is at hairline_height_mm).
+    receded_temples : raise the temple corners (a mature, receded-temples variant).
+    shave : the shaved look: remaining head hair becomes shaved scalp with stubble.
     """
 
     density_per_cm2: float = 80.0
@@ -79,6 +85,10 @@ class Settings:
     look: str = "healed"
     seed: int = 0
     px_per_mm: float | None = None
+    hairline_points: tuple[tuple[float, float], ...] | None = None
+    widows_peak: bool = False
+    receded_temples: bool = False
+    shave: bool = False
 
     def __post_init__(self) -> None:
         _check(10.0 <= self.density_per_cm2 <= 200.0, "density_per_cm2", self.density_per_cm2,
@@ -99,6 +109,8 @@ class Settings:
         parse_shade(self.shade)
         if self.px_per_mm is not None:
             _check(0.3 <= self.px_per_mm <= 200.0, "px_per_mm", self.px_per_mm, "between 0.3 and 200")
+        if self.hairline_points is not None:
+            object.__setattr__(self, "hairline_points", _points(self.hairline_points))
 
     @property
     def planned_sessions(self) -> int:
@@ -120,3 +132,24 @@ class Settings:
 def _check(ok: bool, name: str, value, allowed: str) -> None:
     if not ok:
         raise BadSetting(f"{name} = {value!r} is out of range.", f"It must be {allowed}.")
+
+
+def _points(points) -> tuple[tuple[float, float], ...]:
+    """Custom hairline points as a tuple of (x, y) pixel pairs (hashable, so Settings stays frozen)."""
+    if isinstance(points, str):
+        from .hairline import parse_points
+
+        try:
+            points = parse_points(points)
+        except ValueError as exc:
+            raise BadSetting(f"hairline_points: {exc}", "Give points as x1,y1;x2,y2;... in pixels.") from None
+    try:
+        pts = tuple((float(x), float(y)) for x, y in points)
+    except (TypeError, ValueError):
+        raise BadSetting(f"hairline_points = {points!r} is not a list of (x, y) pixel points.",
+                         "Give points as x1,y1;x2,y2;... in pixels.") from None
+    _check(len(pts) >= 2, "hairline_points", points, "at least 2 points")
+    _check(len({x for x, _ in pts}) >= 2, "hairline_points", points, "points that are not all on one vertical line")
+    _check(all(math.isfinite(x) and math.isfinite(y) for x, y in pts), "hairline_points", points,
+           "finite pixel coordinates")
+    return pts
