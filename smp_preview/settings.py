@@ -65,6 +65,7 @@ class Settings:
     look : fresh, healed or years:N.
     seed : random seed; the same seed gives the same dots.
     px_per_mm : a measured scale overriding the iris (None: from the photo).
+    session_darkening : each later session's dots this much darker (0.1 = +10 % per session, 0-0.5).
     """
 
     density_per_cm2: float = 80.0
@@ -79,6 +80,7 @@ class Settings:
     look: str = "healed"
     seed: int = 0
     px_per_mm: float | None = None
+    session_darkening: float = 0.0
 
     def __post_init__(self) -> None:
         _check(10.0 <= self.density_per_cm2 <= 200.0, "density_per_cm2", self.density_per_cm2,
@@ -97,6 +99,8 @@ class Settings:
         from .pigment import parse_shade
 
         parse_shade(self.shade)
+        _check(0.0 <= self.session_darkening <= 0.5, "session_darkening", self.session_darkening,
+               "between 0 and 0.5 (0.1 = each session 10 % darker)")
         if self.px_per_mm is not None:
             _check(0.3 <= self.px_per_mm <= 200.0, "px_per_mm", self.px_per_mm, "between 0.3 and 200")
 
