@@ -78,7 +78,7 @@ PATH_GAIN = 4.0
 """Mean number of times a diffuse photon crosses the pigment layer (``G`` above)."""
 DEPOSIT_DEPTH_MM = 0.4
 """Depth of a healed deposit below the skin surface."""
-PENETRATION_MM = np.array([1.6, 0.9, 0.6], np.float32)
+PENETRATION_MM = np.array([1.6, 1.0, 0.75], np.float32)
 """Penetration depth of red, green and blue light into fair skin (order of magnitude from
 Anderson & Parrish 1981)."""
 HALO_SIGMA_MM = DIFFUSION_SIGMA_MM  # former name, kept for callers
@@ -503,21 +503,21 @@ def render_dots(rgb: np.ndarray, dots: Dots, zone_mask_box: np.ndarray, bbox: tu
     spec = specular_part(lin, zone) if keep_specular else np.zeros(lin.shape[:2], np.float32)
     diff = lin - spec[..., None]
     new = diff * factor + spec[..., None]
-    if floor_rgb is not None:
-        yf = float(np.asarray(floor_rgb, np.float32) @ _LUMA)
-        yn, yo = new @ _LUMA, lin @ _LUMA
-        # move back toward the original just enough that no pixel falls below the floor
-        back = np.clip((yf - yn) / np.maximum(yo - yn, 1e-6), 0.0, 1.0)
-        new = new + back[..., None] * (lin - new)
-    new_s = _linear_to_srgb_float(new)
     if match_grain:
         sd = estimate_noise(patch, zone)
         if sd > 0:
             # darkening scales the photo's grain down; add back what was lost (luma grain)
             loss = np.sqrt(np.clip(1.0 - (new @ _LUMA / np.maximum(lin @ _LUMA, 1e-6)) ** 2, 0.0, 1.0))
             n = np.random.default_rng(seed + 7).standard_normal(loss.shape).astype(np.float32)
-            new_s = new_s + (sd * loss * n)[..., None]
-    new_u8 = np.clip(np.rint(new_s), 0, 255).astype(np.uint8)
+            new_s = _linear_to_srgb_float(new) + (sd * loss * n)[..., None]
+            new = srgb_to_linear(np.clip(np.rint(new_s), 0, 255).astype(np.uint8))
+    if floor_rgb is not None:
+        yf = float(np.asarray(floor_rgb, np.float32) @ _LUMA) * 1.01
+        yn, yo = new @ _LUMA, lin @ _LUMA
+        # move back toward the original just enough that no pixel falls below the floor
+        back = np.clip((yf - yn) / np.maximum(yo - yn, 1e-6), 0.0, 1.0)
+        new = new + np.where(yo > yn, back, 0.0)[..., None] * (lin - new)
+    new_u8 = linear_to_srgb_u8(new)
     new_u8 = np.where(zone[..., None], new_u8, patch)
     touched = np.any(new_u8 != patch, axis=2)
     out[y0:y1, x0:x1] = new_u8
