@@ -21,7 +21,7 @@ import numpy as np
 from smp_preview.analysis import analyse
 from smp_preview.compose import add_label, write_image
 from smp_preview.photo import load_photo
-from smp_preview.pigment import SHADE_ORDER, floor_of, render_dots, suggest_shade
+from smp_preview.pigment import SHADE_ORDER, floor_of, head_ellipse_of, render_dots, suggest_shade
 from smp_preview.preview import render
 from smp_preview.settings import Settings
 from smp_preview.stipple import stipple
@@ -60,19 +60,60 @@ def _scalp_box(p, shape) -> tuple[int, int, int, int]:
     return max(0, y0 - my), min(h, y1 + 2 * my), max(0, x0 - mx), min(w, x1 + mx)
 
 
+def _skin_above_brows(a, mm: float) -> np.ndarray:
+    """Skin and scalp pixels more than ``mm`` above the glabella, inside the head outline."""
+    f = a.face
+    h, w = a.rgb.shape[:2]
+    ys, xs = np.mgrid[:h, :w].astype(np.float32)
+    g, up = f.glabella, f.up
+    v = ((xs - g[0]) * up[0] + (ys - g[1]) * up[1]) / a.px_per_mm
+    skin = np.isin(a.labels, (1, 2)) | (a.segmentation.head_mask & (a.labels != 0) & (a.labels != 3))
+    return skin & (v > mm)
+
+
+def _render_on(a, zone: np.ndarray, settings: Settings) -> np.ndarray:
+    """The pigment stages of `preview.render` on a given zone (full density everywhere in it)."""
+    ys, xs = np.nonzero(zone)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    zb = zone[y0:y1, x0:x1]
+    dens = np.where(zb, settings.density_per_cm2, 0.0).astype(np.float32)
+    dots = stipple(dens, a.px_per_mm, origin_xy=(x0, y0), seed=settings.seed, sessions=settings.planned_sessions)
+    dots = dots.upto(settings.shown_session)
+    img, _ = render_dots(a.rgb, dots, zb, (y0, y1, x0, x1), a.px_per_mm, dot_size_mm=settings.dot_size_mm,
+                         shade=settings.shade, look=settings.look, seed=settings.seed,
+                         head_ellipse=head_ellipse_of(a), floor_rgb=floor_of(a))
+    return img
+
+
 def contact_sheet(path: Path, out: Path) -> list[Path]:
     a = analyse(load_photo(path))
     stem = path.stem
     name, reason = suggest_shade(a)
     print(f"{stem}: {a.px_per_mm:.2f} px/mm; suggested shade {reason}")
-    base = Settings(density_per_cm2=100, dot_size_mm=0.25, shade=name, seed=1)
+    base = Settings(density_per_cm2=100, dot_size_mm=0.25, shade="medium", seed=1)
     ref = render(a, base)
-    box = _scalp_box(ref, a.rgb.shape[:2])
+    own_zone = None
+    if ref.zones.area_cm2(a.px_per_mm) < 20 and a.face is not None:
+        # the designed zone is too small to judge the pigment: use all skin 45 mm above the brows
+        own_zone = _skin_above_brows(a, 45.0)
+        print(f"  design zone {ref.zones.area_cm2(a.px_per_mm):.1f} cm²: using skin 45 mm above the brows "
+              f"({own_zone.sum() / (a.px_per_mm * 10) ** 2:.0f} cm²) to judge the pigment")
+
+    def after(settings: Settings) -> np.ndarray:
+        if own_zone is None:
+            return render(a, settings).after
+        return _render_on(a, own_zone, settings)
+
+    if own_zone is not None:
+        ys, xs = np.nonzero(own_zone)
+        h, w = a.rgb.shape[:2]
+        box = (max(0, ys.min() - 10), min(h, ys.max() + 40), max(0, xs.min() - 10), min(w, xs.max() + 10))
+    else:
+        box = _scalp_box(ref, a.rgb.shape[:2])
 
     def tile(settings: Settings, text: str) -> np.ndarray:
-        p = render(a, settings)
         y0, y1, x0, x1 = box
-        return _caption(_fit(p.after[y0:y1, x0:x1], TILE_H), text)
+        return _caption(_fit(after(settings)[y0:y1, x0:x1], TILE_H), text)
 
     y0, y1, x0, x1 = box
     before = _caption(_fit(a.rgb[y0:y1, x0:x1], TILE_H), "before")
@@ -87,15 +128,19 @@ def contact_sheet(path: Path, out: Path) -> list[Path]:
     files = [out / f"sheet_{stem}.png"]
     write_image(files[0], sheet)
     # 100 % crops: native pixels, a 60 x 40 mm window around the zone's deepest point, enlarged (nearest)
-    dist = cv2.distanceTransform(ref.zones.full.astype(np.uint8), cv2.DIST_L2, 5)
-    iy, ix = np.unravel_index(int(np.argmax(dist)), dist.shape)
-    cy, cx = int(iy + ref.zones.bbox[0]), int(ix + ref.zones.bbox[2])
+    if own_zone is None:
+        dist = cv2.distanceTransform(ref.zones.full.astype(np.uint8), cv2.DIST_L2, 5)
+        iy, ix = np.unravel_index(int(np.argmax(dist)), dist.shape)
+        cy, cx = int(iy + ref.zones.bbox[0]), int(ix + ref.zones.bbox[2])
+    else:
+        dist = cv2.distanceTransform(own_zone.astype(np.uint8), cv2.DIST_L2, 5)
+        cy, cx = np.unravel_index(int(np.argmax(dist)), dist.shape)
     hw, hh = int(30 * a.px_per_mm), int(20 * a.px_per_mm)
     win = (slice(max(0, cy - hh), cy + hh), slice(max(0, cx - hw), cx + hw))
     k = max(1, round(240 / (2 * hh)))
     for label, settings in (("before", None), ("healed", base), ("fresh", base.replace(look="fresh")),
                             ("years5", base.replace(look="years:5"))):
-        img = a.rgb if settings is None else render(a, settings).after
+        img = a.rgb if settings is None else after(settings)
         crop = cv2.resize(img[win], None, fx=k, fy=k, interpolation=cv2.INTER_NEAREST)
         f = out / f"crop100_{stem}_{label}.png"
         write_image(f, add_label(_caption(crop, f"{label} 100 % x{k}"))[0])

@@ -245,7 +245,7 @@ def look_for(text: str) -> Look:
     lighter after 5 years), dots soften by 0.02 mm a year, scar dots fade with a 6-year constant."""
     kind, years = parse_look(text)
     if kind == "fresh":
-        return Look(absorb=1.5, size=1.35, blur_mm=-0.03, redness=0.12, depth_mm=0.2)
+        return Look(absorb=1.3, size=1.25, blur_mm=-0.03, redness=0.12, depth_mm=0.2)
     if kind == "healed":
         return Look()
     fade = float(np.exp(-years / 9.0))
@@ -333,7 +333,7 @@ def floor_of(analysis) -> np.ndarray | None:
         b = rgb[m.astype(bool)]
         if len(b) > 10:
             y = srgb_to_linear(b) @ _LUMA
-            parts.append(b[y <= np.median(y)])
+            parts.append(b[y <= np.percentile(y, 25)])
     if not parts:
         return None
     px = srgb_to_linear(np.concatenate(parts))
@@ -544,10 +544,12 @@ def _face_skin_pixels(analysis) -> np.ndarray:
 
 
 def _brow_and_hair_lightness(analysis) -> float | None:
-    """Median L* of the darker half of the brows and of the head hair (None if neither shows)."""
+    """L* of the brows and remaining hair: the darkest quarter of the brow region (the hairs, not
+    the skin between them) and the darker half of the hair pixels (the label can include some
+    skin), weighted 0.6 / 0.4; either alone if only one shows; None if neither does."""
     from .face import BROW_LEFT, BROW_RIGHT
 
-    parts = []
+    brow = hair = None
     if analysis.face is not None:
         m = np.zeros(analysis.rgb.shape[:2], np.uint8)
         for idx in (BROW_LEFT, BROW_RIGHT):
@@ -556,13 +558,15 @@ def _brow_and_hair_lightness(analysis) -> float | None:
         b = analysis.rgb[m.astype(bool)]
         if len(b) > 10:
             y = b.astype(np.float32) @ _LUMA
-            parts.append(b[y <= np.median(y)])
-    hair = analysis.segmentation.labels == 3
-    if hair.sum() > 100:
-        parts.append(analysis.rgb[hair])
-    if not parts:
-        return None
-    return float(_lab_median(np.concatenate(parts))[0])
+            brow = float(_lab_median(b[y <= np.percentile(y, 25)])[0])
+    mask = analysis.segmentation.labels == 3
+    if mask.sum() > 100:
+        px = analysis.rgb[mask]
+        y = px.astype(np.float32) @ _LUMA
+        hair = float(_lab_median(px[y <= np.median(y)])[0])
+    if brow is None or hair is None:
+        return brow if hair is None else hair
+    return 0.6 * brow + 0.4 * hair
 
 
 def suggest_shade(analysis) -> tuple[str, str]:
