@@ -194,3 +194,36 @@ def test_head_outline_and_shade_suggestion_on_real_photos(samples_dir, analysis_
     assert name in SHADES and "ITA" in reason
     # very fair skin with white-grey brows: one of the two lightest dilutions
     assert SHADE_ORDER.index(name) <= 1
+
+
+def test_a_foreshortened_dot_is_narrower_along_the_turn_but_as_dark_in_total():
+    from smp_preview.stipple import Dots
+
+    img = np.full((80, 80, 3), (200, 160, 140), np.uint8)
+    one = Dots(np.array([[40.0, 40.0]], np.float32), np.array([1], np.int8), np.ones(1, np.float32),
+               np.ones(1, np.float32), 10.0)
+    # a head centred far below the dot: the surface at the dot turns away upwards, q = 0.6
+    ell = ((40.0, 40.0 + 0.8 * 200), (400.0, 400.0), 0.0)
+    opts = dict(dot_size_mm=0.4, shade="dark", match_grain=False, photo_blur_px=0.3)
+    zone = np.ones((80, 80), bool)
+    flat, _ = render_dots(img, one, zone, (0, 80, 0, 80), 20.0, **opts)
+    tilt, _ = render_dots(img, one, zone, (0, 80, 0, 80), 20.0, head_ellipse=ell, **opts)
+    yy, xx = np.mgrid[:80, :80] + 0.5
+
+    def moments(out):
+        d = 1.0 - _lum(out) / _lum(img)
+        return d.sum(), (d * (yy - 40) ** 2).sum() / d.sum(), (d * (xx - 40) ** 2).sum() / d.sum()
+
+    total_f, vy_f, vx_f = moments(flat)
+    total_t, vy_t, vx_t = moments(tilt)
+    assert vy_f == pytest.approx(vx_f, rel=0.05)
+    assert vy_t < 0.75 * vx_t  # compressed along the direction the surface turns away (vertical)
+    # the pigment is the same: direct and diffuse coverage integrate to the same totals
+    from smp_preview.pigment import coverage_map, look_for
+
+    # (at 6 px/mm, where no pixel is fully covered and the clip at full coverage does not bite)
+    f_flat = coverage_map(one, (0, 80, 0, 80), 6.0, 0.4, look_for("healed"), photo_blur_px=0.3)
+    f_tilt = coverage_map(one, (0, 80, 0, 80), 6.0, 0.4, look_for("healed"), head_ellipse=ell, photo_blur_px=0.3)
+    assert f_tilt.cov.sum() == pytest.approx(f_flat.cov.sum(), rel=0.02)
+    assert f_tilt.halo.sum() == pytest.approx(f_flat.halo.sum(), rel=0.02)
+    assert total_t < total_f  # and in the image a squeezed dot saturates a little, like optical density
