@@ -133,10 +133,13 @@ def test_tone_is_the_same_at_portrait_scale_and_close_up(scalp_closeup):
 
 def test_highlights_stay_on_top_of_the_pigment():
     """A shine spot (colourless surface reflection) keeps its brightness above the dots."""
-    skin = np.full((300, 300, 3), (190, 130, 110), np.float32)
+    from smp_preview.pigment import linear_to_srgb_u8
+
+    skin = srgb_to_linear(np.full((300, 300, 3), (190, 130, 110), np.uint8))
     yy, xx = np.mgrid[:300, :300]
-    shine = np.exp(-((yy - 150) ** 2 + (xx - 150) ** 2) / (2 * 35.0**2))[..., None] * 60.0
-    img = np.clip(skin + shine, 0, 255).astype(np.uint8)
+    # surface reflection is colourless and adds in linear light
+    shine = np.exp(-((yy - 150) ** 2 + (xx - 150) ** 2) / (2 * 25.0**2))[..., None] * 0.35
+    img = linear_to_srgb_u8(skin + shine)
     opts = dict(photo_blur_px=0.5, match_grain=False, shade="dark")
     kept, _, _ = _render(img, 4.0, keep_specular=True, **opts)
     flat, _, _ = _render(img, 4.0, keep_specular=False, **opts)
@@ -227,3 +230,22 @@ def test_a_foreshortened_dot_is_narrower_along_the_turn_but_as_dark_in_total():
     assert f_tilt.cov.sum() == pytest.approx(f_flat.cov.sum(), rel=0.02)
     assert f_tilt.halo.sum() == pytest.approx(f_flat.halo.sum(), rel=0.02)
     assert total_t < total_f  # and in the image a squeezed dot saturates a little, like optical density
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), px_per_mm=st.sampled_from([1.0, 2.5, 12.0]),
+       density=st.floats(20, 180), shade=st.sampled_from(list(SHADES) + ["#304050"]),
+       look=st.sampled_from(["fresh", "healed", "years:3", "years:10"]), session_dark=st.floats(0, 0.5))
+def test_no_pixel_outside_the_zone_ever_changes(scalp_closeup, seed, px_per_mm, density, shade, look, session_dark):
+    img = scalp_closeup[:160, :200]
+    rng = np.random.default_rng(seed)
+    blobs = cv2.GaussianBlur(rng.random(img.shape[:2]).astype(np.float32), (0, 0), 8)
+    zone = blobs > np.median(blobs)
+    out, touched, dots = _render(img, px_per_mm, density=density, seed=seed, zone=zone, shade=shade, look=look,
+                                 session_darkening=session_dark, head_ellipse=((100.0, 150.0), (220.0, 260.0), 10.0))
+    assert np.array_equal(out[~zone], img[~zone])
+    assert np.array_equal(touched, np.any(out != img, axis=2))
