@@ -2,6 +2,7 @@
 
 Writes into OUT_DIR (default /tmp/smp_contact):
   sheet_<photo>.png        scalp crops: density (sessions 1-3 = 30/70/100 %), looks, shades, dot sizes
+  row_<photo>_<what>.png   each row of the sheet on its own (sessions, looks, shades, sizes)
   crop100_<photo>_*.png    the same scalp at 100 % (native pixels), before and after
   closeup_<photo>_*.png    a 24 x 18 mm patch of scalp upscaled to 12 px/mm and rendered at that
                            scale (individual dots), for density, look and shade
@@ -68,7 +69,9 @@ def _skin_above_brows(a, mm: float) -> np.ndarray:
     g, up = f.glabella, f.up
     v = ((xs - g[0]) * up[0] + (ys - g[1]) * up[1]) / a.px_per_mm
     skin = np.isin(a.labels, (1, 2)) | (a.segmentation.head_mask & (a.labels != 0) & (a.labels != 3))
-    return skin & (v > mm)
+    from scipy.ndimage import binary_fill_holes
+
+    return binary_fill_holes(skin & (v > mm))  # bright skin patches labelled as hair are scalp here
 
 
 def _render_on(a, zone: np.ndarray, settings: Settings) -> np.ndarray:
@@ -127,6 +130,9 @@ def contact_sheet(path: Path, out: Path) -> list[Path]:
     sheet, _ = add_label(_grid(rows))
     files = [out / f"sheet_{stem}.png"]
     write_image(files[0], sheet)
+    for row, what in zip(rows, ("sessions", "looks", "shades", "sizes")):
+        files.append(out / f"row_{stem}_{what}.png")
+        write_image(files[-1], add_label(_grid([row]))[0])
     # 100 % crops: native pixels, a 60 x 40 mm window around the zone's deepest point, enlarged (nearest)
     if own_zone is None:
         dist = cv2.distanceTransform(ref.zones.full.astype(np.uint8), cv2.DIST_L2, 5)

@@ -252,7 +252,7 @@ def look_for(text: str) -> Look:
     lighter after 5 years), dots soften by 0.02 mm a year, scar dots fade with a 6-year constant."""
     kind, years = parse_look(text)
     if kind == "fresh":
-        return Look(absorb=1.3, size=1.25, blur_mm=-0.03, redness=0.12, depth_mm=0.2)
+        return Look(absorb=1.2, size=1.2, blur_mm=-0.03, redness=0.15, depth_mm=0.25)
     if kind == "healed":
         return Look()
     fade = float(np.exp(-years / 9.0))
@@ -312,13 +312,14 @@ def head_ellipse_of(analysis) -> tuple | None:
     c = c[c[:, 1] < eye_y]
     if len(c) < 20:
         return None
-    (cx, cy), (w, h), ang = cv2.fitEllipse(c)
-    # only the top of the outline is fitted: keep the width, centre at eye level if the fit drifts
+    # Only the top of the outline is seen: the fit gives the centre's height (kept between a third
+    # of the width below the crown and eye level); the outline's extent gives width and crown.
+    (_, cy), _, _ = cv2.fitEllipse(c)
     width = float(np.ptp(c[:, 0]))
     top = float(c[:, 1].min())
     cy = max(min(cy, eye_y), top + 0.3 * width)
-    return ((float(np.median(c[:, 0]) if face is None else (face.eye_corners[0][0] + face.eye_corners[1][0]) / 2),
-             float(cy)), (width, 2.0 * (cy - top)), 0.0)
+    cx = float(np.median(c[:, 0])) if face is None else float(face.eye_corners[0][0] + face.eye_corners[1][0]) / 2
+    return ((cx, float(cy)), (width, 2.0 * (cy - top)), 0.0)
 
 
 def floor_of(analysis) -> np.ndarray | None:

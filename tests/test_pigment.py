@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+
 import cv2
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from skimage.feature import peak_local_max
 
 from smp_preview.errors import BadSetting
@@ -39,7 +43,7 @@ def _render(img, px_per_mm, density=80.0, seed=0, zone=None, **kw):
     h, w = img.shape[:2]
     zone = np.ones((h, w), bool) if zone is None else zone
     dots = stipple(np.where(zone, density, 0).astype(np.float32), px_per_mm, seed=seed)
-    opts = dict(dot_size_mm=0.25, shade="medium", look="healed", seed=seed, photo_blur_px=0.8)
+    opts = {"dot_size_mm": 0.25, "shade": "medium", "look": "healed", "seed": seed, "photo_blur_px": 0.8}
     opts.update(kw)
     out, touched = render_dots(img, dots, zone, (0, h, 0, w), px_per_mm, **opts)
     return out, touched, dots
@@ -121,7 +125,7 @@ def test_tone_is_the_same_at_portrait_scale_and_close_up(scalp_closeup):
     from dataclasses import replace
 
     dots_small = replace(dots, xy=dots.xy / 10.0, min_spacing_px=dots.min_spacing_px / 10)
-    opts = dict(dot_size_mm=0.25, shade="medium", match_grain=False, keep_specular=False, photo_blur_px=0.5)
+    opts = {"dot_size_mm": 0.25, "shade": "medium", "match_grain": False, "keep_specular": False, "photo_blur_px": 0.5}
     hi, _ = render_dots(big, dots, np.ones((600, 600), bool), (0, 600, 0, 600), 12.0, **opts)
     lo, _ = render_dots(small, dots_small, np.ones((60, 60), bool), (0, 60, 0, 60), 1.2, **opts)
     c = slice(10, 50)
@@ -140,7 +144,7 @@ def test_highlights_stay_on_top_of_the_pigment():
     # surface reflection is colourless and adds in linear light
     shine = np.exp(-((yy - 150) ** 2 + (xx - 150) ** 2) / (2 * 25.0**2))[..., None] * 0.35
     img = linear_to_srgb_u8(skin + shine)
-    opts = dict(photo_blur_px=0.5, match_grain=False, shade="dark")
+    opts = {"photo_blur_px": 0.5, "match_grain": False, "shade": "dark"}
     kept, _, _ = _render(img, 4.0, keep_specular=True, **opts)
     flat, _, _ = _render(img, 4.0, keep_specular=False, **opts)
     hl = np.hypot(yy - 150, xx - 150) < 15
@@ -155,7 +159,7 @@ def test_highlights_stay_on_top_of_the_pigment():
 def test_darker_shades_looks_and_the_cool_shift(scalp_closeup):
     img = scalp_closeup
     means = [srgb_to_linear(_render(img, CLOSE_PX_PER_MM, shade=s, match_grain=False)[0]).mean() for s in SHADE_ORDER]
-    assert all(a > b for a, b in zip(means, means[1:])), "named shades must run lightest to darkest"
+    assert all(a > b for a, b in itertools.pairwise(means)), "named shades must run lightest to darkest"
     looks = [srgb_to_linear(_render(img, CLOSE_PX_PER_MM, look=lk, match_grain=False)[0]).mean()
              for lk in ("fresh", "healed", "years:5")]
     assert looks[0] < looks[1] < looks[2]
@@ -190,7 +194,7 @@ def test_foreshortening_compresses_dots_toward_the_skull_outline():
 
 def test_head_outline_and_shade_suggestion_on_real_photos(samples_dir, analysis_of):
     bald = analysis_of(samples_dir / "bald_S001224.jpg")
-    (cx, cy), (w, h), _ = head_ellipse_of(bald)
+    (cx, _cy), (w, _h), _ = head_ellipse_of(bald)
     face_w = np.ptp(bald.face.face_oval[:, 0])
     assert 0.9 * face_w < w < 1.6 * face_w and abs(cx - bald.face.glabella[0]) < 0.15 * face_w
     name, reason = suggest_shade(bald)
@@ -207,7 +211,7 @@ def test_a_foreshortened_dot_is_narrower_along_the_turn_but_as_dark_in_total():
                np.ones(1, np.float32), 10.0)
     # a head centred far below the dot: the surface at the dot turns away upwards, q = 0.6
     ell = ((40.0, 40.0 + 0.8 * 200), (400.0, 400.0), 0.0)
-    opts = dict(dot_size_mm=0.4, shade="dark", match_grain=False, photo_blur_px=0.3)
+    opts = {"dot_size_mm": 0.4, "shade": "dark", "match_grain": False, "photo_blur_px": 0.3}
     zone = np.ones((80, 80), bool)
     flat, _ = render_dots(img, one, zone, (0, 80, 0, 80), 20.0, **opts)
     tilt, _ = render_dots(img, one, zone, (0, 80, 0, 80), 20.0, head_ellipse=ell, **opts)
@@ -232,10 +236,6 @@ def test_a_foreshortened_dot_is_narrower_along_the_turn_but_as_dark_in_total():
     assert total_t < total_f  # and in the image a squeezed dot saturates a little, like optical density
 
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10_000), px_per_mm=st.sampled_from([1.0, 2.5, 12.0]),
        density=st.floats(20, 180), shade=st.sampled_from(list(SHADES) + ["#304050"]),
@@ -245,7 +245,7 @@ def test_no_pixel_outside_the_zone_ever_changes(scalp_closeup, seed, px_per_mm, 
     rng = np.random.default_rng(seed)
     blobs = cv2.GaussianBlur(rng.random(img.shape[:2]).astype(np.float32), (0, 0), 8)
     zone = blobs > np.median(blobs)
-    out, touched, dots = _render(img, px_per_mm, density=density, seed=seed, zone=zone, shade=shade, look=look,
+    out, touched, _dots = _render(img, px_per_mm, density=density, seed=seed, zone=zone, shade=shade, look=look,
                                  session_darkening=session_dark, head_ellipse=((100.0, 150.0), (220.0, 260.0), 10.0))
     assert np.array_equal(out[~zone], img[~zone])
     assert np.array_equal(touched, np.any(out != img, axis=2))
