@@ -99,3 +99,16 @@ def test_size_and_strength_jitter_per_dot():
 
 def test_empty_field_gives_no_dots():
     assert len(stipple(np.zeros((50, 50), np.float32), 2.0)) == 0
+
+
+def test_every_session_on_its_own_is_evenly_spread():
+    """Later sessions fill the gaps between earlier dots: after session 1 (30 %) the dots are
+    already blue noise at their own density, not a random subset of the final pattern."""
+    s = 4.0
+    field = np.full((int(80 * s), int(80 * s)), 100.0, np.float32)
+    dots = stipple(field, s, seed=21, sessions=3)
+    for k in (1, 2, 3):
+        xy = dots.upto(k).xy
+        d, _ = cKDTree(xy).query(xy, k=2)
+        lam = len(xy) / field.size
+        assert d[:, 1].mean() / (0.5 / np.sqrt(lam)) > 1.4, f"session {k} is clumpy"
