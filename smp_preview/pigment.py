@@ -163,6 +163,10 @@ def estimate_blur_px(rgb: np.ndarray, mask: np.ndarray | None = None) -> float:
     A step of contrast C blurred by a Gaussian of sigma s has a largest slope C / (s sqrt(2 pi)).
     The median over the strongest edges (near ``mask`` if given) is returned, clipped to 0.3-4 px.
     """
+    h0, w0 = rgb.shape[:2]
+    if h0 * w0 > 3_000_000 and mask is None:  # the central half of a large photo is plenty
+        dy, dx = int(0.2 * h0), int(0.2 * w0)
+        rgb = rgb[dy:h0 - dy, dx:w0 - dx]
     g = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
     gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3) / 8.0
     gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3) / 8.0
@@ -502,7 +506,7 @@ def render_dots(rgb: np.ndarray, dots: Dots, zone_mask_box: np.ndarray, bbox: tu
     session_darkening : each later session's dots are this much stronger (0.1: +10 % per session).
     head_ellipse : skull outline ((cx, cy), (w, h), angle) for foreshortening; None for none.
     floor_rgb : linear RGB of the darkest hair or brow: no pixel's luminance is darkened below it.
-    photo_blur_px : the photo's own blur (Gaussian sigma, px); None estimates it.
+    photo_blur_px : the photo's own blur (Gaussian sigma, px); None estimates it from the photo.
     match_grain : restore the photo's grain where darkening reduced it.
     keep_specular : darken only the diffuse part of the skin (shine stays on top).
 
@@ -516,8 +520,9 @@ def render_dots(rgb: np.ndarray, dots: Dots, zone_mask_box: np.ndarray, bbox: tu
     zone = zone_mask_box.astype(bool)
     patch = rgb[y0:y1, x0:x1]
     if photo_blur_px is None:
-        photo_blur_px = _cached(("blur", bbox), rgb, lambda: estimate_blur_px(
-            rgb[max(0, y0 - 20):y1 + 20, max(0, x0 - 20):x1 + 20]))
+        # from the whole photo's strongest edges (eyes, brows, clothes: in focus with the head);
+        # the head's own silhouette is a poor edge (its shading rolls off toward the outline)
+        photo_blur_px = _cached(("blur",), rgb, lambda: estimate_blur_px(rgb))
     fields = coverage_map(dots, bbox, px_per_mm, dot_size_mm, lk, scars, seed, session_darkening=session_darkening,
                           head_ellipse=head_ellipse, photo_blur_px=photo_blur_px)
     cov, halo = fields.cov, fields.halo
