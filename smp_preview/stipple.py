@@ -51,7 +51,8 @@ def min_spacing_mm(max_density_per_cm2: float) -> float:
 
 
 def poisson_disk(width: float, height: float, radius: float, rng: np.random.Generator,
-                 rounds: int = 6, *, existing: np.ndarray | None = None) -> np.ndarray:
+                 rounds: int = 6, *, existing: np.ndarray | None = None,
+                 allowed: np.ndarray | None = None) -> np.ndarray:
     """Poisson-disk points in [0,width)x[0,height), no pair closer than ``radius``.
 
     Grid of cells of side r/sqrt(2) (at most one point each); in each round every empty
@@ -60,6 +61,7 @@ def poisson_disk(width: float, height: float, radius: float, rng: np.random.Gene
 
     ``existing`` points (no pair closer than ``radius``) occupy the grid first; only the new
     points are returned, none closer than ``radius`` to an existing one (a progressive sampler).
+    ``allowed`` (bool, any shape: resized to the grid) restricts the darts to part of the area.
     """
     cell = radius / np.sqrt(2.0)
     gw, gh = int(np.ceil(width / cell)), int(np.ceil(height / cell))
@@ -75,6 +77,12 @@ def poisson_disk(width: float, height: float, radius: float, rng: np.random.Gene
     taken = ~np.isnan(grid[..., 0])
     r2 = radius * radius
     jj, ii = np.meshgrid(np.arange(gw), np.arange(gh))
+    live = np.ones((gh, gw), bool)
+    if allowed is not None:
+        import cv2
+
+        live = cv2.resize(allowed.astype(np.float32), (gw, gh), interpolation=cv2.INTER_AREA) > 0
+        live = cv2.dilate(live.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     ndi, ndj = [a.ravel() for a in np.meshgrid(np.arange(-2, 3), np.arange(-2, 3), indexing="ij")]
     for _ in range(rounds):
         added = 0
@@ -82,7 +90,7 @@ def poisson_disk(width: float, height: float, radius: float, rng: np.random.Gene
             for px in range(3):
                 sel_i = ii[py::3, px::3].ravel()
                 sel_j = jj[py::3, px::3].ravel()
-                empty = np.isnan(grid[sel_i + pad, sel_j + pad, 0])
+                empty = np.isnan(grid[sel_i + pad, sel_j + pad, 0]) & live[sel_i, sel_j]
                 sel_i, sel_j = sel_i[empty], sel_j[empty]
                 if sel_i.size == 0:
                     continue
@@ -169,7 +177,7 @@ def stipple(density_per_cm2: np.ndarray, px_per_mm: float, *, origin_xy: tuple[f
     r_mm = min_spacing_mm(dmax)
     for k, share in enumerate(layers, start=1):
         r_mm = min_spacing_mm(dmax * share)
-        cand = poisson_disk(w_mm, h_mm, r_mm, rng, existing=pts_mm)
+        cand = poisson_disk(w_mm, h_mm, r_mm, rng, existing=pts_mm, allowed=density_per_cm2 > 0)
         if len(cand) == 0:
             before = share
             continue
