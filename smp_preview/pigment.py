@@ -448,28 +448,44 @@ def coverage_map(dots: Dots, bbox: tuple[int, int, int, int], px_per_mm: float, 
     amp = (np.pi * r * r * strength).astype(np.float32)
     cov = z.copy()
     _splat_kernels(cov, x, y, r, q, radial, sigma, amp)
-    # diffuse coverage: the dots' area spread by the dermal PSF. Dots facing the camera: bilinear
-    # splat (sub-pixel exact) and one Gaussian blur; foreshortened ones: their own elliptical PSF.
-    hs = float(np.hypot(DIFFUSION_SIGMA_MM * px_per_mm, photo_blur_px))
+    halo = _diffuse(x, y, amp, q, radial, (h, w), DIFFUSION_SIGMA_MM * px_per_mm, photo_blur_px)
+    return DotFields(np.clip(cov, 0.0, 1.0), halo)
+
+
+def _diffuse(x: np.ndarray, y: np.ndarray, amp: np.ndarray, q: np.ndarray, radial: np.ndarray,
+             shape: tuple[int, int], sigma_px: float, blur_px: float) -> np.ndarray:
+    """The dots' pigment (``amp`` px² each at pixel-centre coordinates x, y) spread by the dermal
+    PSF (Gaussian ``sigma_px``) and the photo's blur. Dots facing the camera: bilinear splat
+    (sub-pixel exact) and one Gaussian blur; foreshortened ones (q < 0.9): their own elliptical
+    PSF. The field is smooth, so on close-ups it is computed on a grid f times coarser (f chosen
+    to keep the PSF at least 1.5 coarse pixels wide) and interpolated back."""
+    h, w = shape
+    total = float(np.hypot(sigma_px, blur_px))
+    f = max(1, int(total / 1.5))
+    hc, wc = -(-h // f), -(-w // f)
+    xc, yc = (x + 0.5) / f - 0.5, (y + 0.5) / f - 0.5
+    acc = np.zeros((hc, wc), np.float32)
     tilted = q < 0.9
-    acc = z.copy()
     if tilted.any():
-        sd = np.full(int(tilted.sum()), DIFFUSION_SIGMA_MM * px_per_mm, np.float32)
-        _splat_kernels(acc, x[tilted], y[tilted], sd, q[tilted], radial[tilted],
-                       np.full_like(sd, max(photo_blur_px, 0.5)), amp[tilted], gaussian=True)
-        keep = ~tilted
-        x, y, amp = x[keep], y[keep], amp[keep]
-    halo_t = acc
-    acc = z.copy()
-    fx, fy = np.floor(x), np.floor(y)
-    ax, ay = x - fx, y - fy
+        sd = np.full(int(tilted.sum()), sigma_px / f, np.float32)
+        _splat_kernels(acc, xc[tilted], yc[tilted], sd, q[tilted], radial[tilted],
+                       np.full_like(sd, max(blur_px / f, 0.5)), amp[tilted], gaussian=True)
+    flat = np.zeros((hc, wc), np.float32)
+    keep = ~tilted
+    xk, yk, ak = xc[keep], yc[keep], amp[keep]
+    fx, fy = np.floor(xk), np.floor(yk)
+    ax, ay = xk - fx, yk - fy
     ixf, iyf = fx.astype(np.int64), fy.astype(np.int64)
     for dx, dy, wgt in ((0, 0, (1 - ax) * (1 - ay)), (1, 0, ax * (1 - ay)), (0, 1, (1 - ax) * ay), (1, 1, ax * ay)):
         jx, jy = ixf + dx, iyf + dy
-        ok = (jx >= 0) & (jx < w) & (jy >= 0) & (jy < h)
-        acc += np.bincount(jy[ok] * w + jx[ok], weights=(amp * wgt)[ok], minlength=h * w).reshape(h, w).astype(np.float32)
-    halo = cv2.GaussianBlur(acc, (0, 0), max(hs, 0.5), borderType=cv2.BORDER_CONSTANT) + halo_t
-    return DotFields(np.clip(cov, 0.0, 1.0), halo)
+        ok = (jx >= 0) & (jx < wc) & (jy >= 0) & (jy < hc)
+        flat += np.bincount(jy[ok] * wc + jx[ok], weights=(ak * wgt)[ok], minlength=hc * wc).reshape(hc, wc).astype(
+            np.float32)
+    acc += cv2.GaussianBlur(flat, (0, 0), max(total / f, 0.5), borderType=cv2.BORDER_CONSTANT)
+    if f == 1:
+        return acc
+    fine = cv2.resize(acc, (wc * f, hc * f), interpolation=cv2.INTER_LINEAR)[:h, :w]
+    return fine / float(f * f)
 
 
 _CACHE: dict = {}
