@@ -125,7 +125,7 @@ def _local_density_per_cm2(pts_mm: np.ndarray, inside: np.ndarray, px_per_mm: fl
     ok = inside[iy, ix]
     hist, _, _ = np.histogram2d(pts_mm[ok, 1], pts_mm[ok, 0], bins=(ny, nx), range=((0, ny * b), (0, nx * b)))
     frac = cv2.resize(inside.astype(np.float32), (nx, ny), interpolation=cv2.INTER_AREA)
-    blur = lambda a: cv2.GaussianBlur(a.astype(np.float32), (0, 0), sigma_mm / b, borderType=cv2.BORDER_CONSTANT)  # noqa: E731
+    blur = lambda a: cv2.GaussianBlur(a.astype(np.float32), (0, 0), sigma_mm / b, borderType=cv2.BORDER_CONSTANT)
     dens = blur(hist) / np.maximum(blur(frac), 1e-3) * (100.0 / b**2)
     by = np.clip((pts_mm[:, 1] / b).astype(np.int64), 0, ny - 1)
     bx = np.clip((pts_mm[:, 0] / b).astype(np.int64), 0, nx - 1)
