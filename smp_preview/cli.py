@@ -36,6 +36,8 @@ def add_settings_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--session", type=int, default=None,
                    help="show the result after this session, 1-4 (default: the last, the finished result)")
     g.add_argument("--look", default=d.look, help="fresh, healed or years:N (default %(default)s)")
+    g.add_argument("--session-darkening", type=float, default=d.session_darkening, metavar="F",
+                   help="each later session's dots this much darker, 0-0.5 (0.1 = +10 %% per session)")
     g.add_argument("--seed", type=int, default=d.seed, help="random seed (default %(default)s)")
     g.add_argument("--px-per-mm", type=float, default=None,
                    help="measured scale, overriding the one from the iris")
@@ -67,6 +69,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         widows_peak=getattr(args, "widows_peak", False),
         receded_temples=getattr(args, "receded_temples", False),
         shave=getattr(args, "shave", False),
+        session_darkening=getattr(args, "session_darkening", 0.0),
     )
 
 

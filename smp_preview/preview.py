@@ -17,7 +17,7 @@ from .analysis import HeadAnalysis, analyse
 from .compose import add_label, side_by_side
 from .models import Models
 from .photo import Photo, load_photo
-from .pigment import render_dots
+from .pigment import floor_of, head_ellipse_of, render_dots
 from .settings import Settings
 from .stipple import Dots, stipple
 from .zones import Zones, build_zones
@@ -71,7 +71,9 @@ def render(analysis: HeadAnalysis, settings: Settings, *, scars: np.ndarray | No
         base = shaved_photo(analysis.rgb, analysis.labels, zones.shave, s)
     after, touched = render_dots(base, dots, zones.mask, zones.bbox, s,
                                  dot_size_mm=settings.dot_size_mm, shade=settings.shade, look=settings.look,
-                                 scars=zones.scars, seed=settings.seed)
+                                 scars=zones.scars, seed=settings.seed,
+                                 session_darkening=settings.session_darkening,
+                                 head_ellipse=head_ellipse_of(analysis), floor_rgb=floor_of(analysis))
     t["pigment"] = (time.perf_counter() - t2) * 1e3
     t3 = time.perf_counter()
     after, label_mask = add_label(after)

@@ -71,6 +71,7 @@ class Settings:
     widows_peak : add a widow's peak to the template (the peak's tip is at hairline_height_mm).
     receded_temples : raise the temple corners (a mature, receded-temples variant).
     shave : the shaved look: remaining head hair becomes shaved scalp with stubble.
+    session_darkening : each later session's dots this much darker (0.1 = +10 % per session, 0-0.5).
     """
 
     density_per_cm2: float = 80.0
@@ -89,6 +90,7 @@ class Settings:
     widows_peak: bool = False
     receded_temples: bool = False
     shave: bool = False
+    session_darkening: float = 0.0
 
     def __post_init__(self) -> None:
         _check(10.0 <= self.density_per_cm2 <= 200.0, "density_per_cm2", self.density_per_cm2,
@@ -107,6 +109,8 @@ class Settings:
         from .pigment import parse_shade
 
         parse_shade(self.shade)
+        _check(0.0 <= self.session_darkening <= 0.5, "session_darkening", self.session_darkening,
+               "between 0 and 0.5 (0.1 = each session 10 % darker)")
         if self.px_per_mm is not None:
             _check(0.3 <= self.px_per_mm <= 200.0, "px_per_mm", self.px_per_mm, "between 0.3 and 200")
         if self.hairline_points is not None:

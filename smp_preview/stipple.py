@@ -3,7 +3,12 @@
 Positions come from a vectorised grid-based Poisson-disk sampler (parallel dart throwing,
 Wei 2008) at a density a little above the highest target, then thinned point by point to the
 local target density. Thinning keeps the minimum spacing and makes the expected dot count equal
-the target everywhere.
+the target everywhere. Sessions are progressive layers: each adds darts between the dots already
+placed, at a radius shrinking to the final one (so every session's result is evenly spread).
+
+``scipy.stats.qmc.PoissonDisk`` does uniform density only and, measured with
+``bench/bench_stipple.py`` on 300 cm² at the 100/cm² radius, took 25-42 s against 0.6-1.0 s here
+(2 shared cores under load; about 40x slower, and fewer points: 117-122 against 126-127 per cm²).
 """
 
 from __future__ import annotations
@@ -17,8 +22,8 @@ SESSION_LAYERS = {1: (1.0,), 2: (0.5, 1.0), 3: (0.3, 0.7, 1.0), 4: (0.3, 0.6, 0.
 
 OVERSAMPLE = 1.25
 """The Poisson-disk set is generated at this multiple of the highest target density."""
-MAXIMAL_PACKING = 0.64
-"""Dots per r² of a (near) maximal Poisson-disk set of radius r, measured for this sampler."""
+MAXIMAL_PACKING = 0.61
+"""Dots per r² of the Poisson-disk set of radius r this sampler makes in 6 rounds (measured)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,12 +51,17 @@ def min_spacing_mm(max_density_per_cm2: float) -> float:
 
 
 def poisson_disk(width: float, height: float, radius: float, rng: np.random.Generator,
-                 rounds: int = 12) -> np.ndarray:
+                 rounds: int = 6, *, existing: np.ndarray | None = None,
+                 allowed: np.ndarray | None = None) -> np.ndarray:
     """Poisson-disk points in [0,width)x[0,height), no pair closer than ``radius``.
 
     Grid of cells of side r/sqrt(2) (at most one point each); in each round every empty
     cell of one of 9 phases gets a dart at once, checked against its 5x5 neighbourhood.
     Cells of one phase are 3 cells apart, so their darts cannot conflict with each other.
+
+    ``existing`` points (no pair closer than ``radius``) occupy the grid first; only the new
+    points are returned, none closer than ``radius`` to an existing one (a progressive sampler).
+    ``allowed`` (bool, any shape: resized to the grid) restricts the darts to part of the area.
     """
     cell = radius / np.sqrt(2.0)
     gw, gh = int(np.ceil(width / cell)), int(np.ceil(height / cell))
@@ -59,14 +69,28 @@ def poisson_disk(width: float, height: float, radius: float, rng: np.random.Gene
         return np.zeros((0, 2), np.float32)
     pad = 2
     grid = np.full((gh + 2 * pad, gw + 2 * pad, 2), np.nan, np.float32)
+    if existing is not None and len(existing):
+        ex = np.asarray(existing, np.float32)
+        ci = np.clip((ex[:, 1] / cell).astype(np.int64), 0, gh - 1)
+        cj = np.clip((ex[:, 0] / cell).astype(np.int64), 0, gw - 1)
+        grid[ci + pad, cj + pad] = ex
+    taken = ~np.isnan(grid[..., 0])
     r2 = radius * radius
     jj, ii = np.meshgrid(np.arange(gw), np.arange(gh))
+    live = np.ones((gh, gw), bool)
+    if allowed is not None:
+        import cv2
+
+        live = cv2.resize(allowed.astype(np.float32), (gw, gh), interpolation=cv2.INTER_AREA) > 0
+        live = cv2.dilate(live.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    ndi, ndj = [a.ravel() for a in np.meshgrid(np.arange(-2, 3), np.arange(-2, 3), indexing="ij")]
     for _ in range(rounds):
+        added = 0
         for py in range(3):
             for px in range(3):
                 sel_i = ii[py::3, px::3].ravel()
                 sel_j = jj[py::3, px::3].ravel()
-                empty = np.isnan(grid[sel_i + pad, sel_j + pad, 0])
+                empty = np.isnan(grid[sel_i + pad, sel_j + pad, 0]) & live[sel_i, sel_j]
                 sel_i, sel_j = sel_i[empty], sel_j[empty]
                 if sel_i.size == 0:
                     continue
@@ -74,25 +98,49 @@ def poisson_disk(width: float, height: float, radius: float, rng: np.random.Gene
                     [(sel_j + rng.random(sel_j.size)) * cell, (sel_i + rng.random(sel_i.size)) * cell], axis=1
                 ).astype(np.float32)
                 ok = (cand[:, 0] < width) & (cand[:, 1] < height)
-                for di in range(-2, 3):
-                    for dj in range(-2, 3):
-                        nb = grid[sel_i + pad + di, sel_j + pad + dj]
-                        d2 = ((nb - cand) ** 2).sum(axis=1)
-                        ok &= ~(d2 < r2)  # NaN compares False: empty cells never conflict
+                # the 5x5 neighbourhood of every candidate at once: (n, 25, 2)
+                nb = grid[sel_i[:, None] + pad + ndi[None, :], sel_j[:, None] + pad + ndj[None, :]]
+                d2 = ((nb - cand[:, None, :]) ** 2).sum(axis=2)
+                ok &= ~(d2 < r2).any(axis=1)  # NaN compares False: empty cells never conflict
                 grid[sel_i[ok] + pad, sel_j[ok] + pad] = cand[ok]
-    pts = grid[pad:-pad, pad:-pad].reshape(-1, 2)
-    return pts[~np.isnan(pts[:, 0])]
+                added += int(ok.sum())
+        if added == 0:
+            break
+    new = ~np.isnan(grid[..., 0]) & ~taken
+    return grid[new]
+
+
+def _local_density_per_cm2(pts_mm: np.ndarray, inside: np.ndarray, px_per_mm: float,
+                           sigma_mm: float = 3.0) -> np.ndarray:
+    """Smooth density (per cm²) of ``pts_mm`` around each of them, counted only inside the field's
+    non-zero area (``inside``, a pixel mask) and normalised by it, so that the empty space outside
+    a zone does not inflate the estimate near its edge (normalised convolution)."""
+    import cv2
+
+    h, w = inside.shape
+    b = 1.0  # 1 mm bins
+    nx, ny = max(1, int(np.ceil(w / px_per_mm / b))), max(1, int(np.ceil(h / px_per_mm / b)))
+    ix = np.clip((pts_mm[:, 0] * px_per_mm).astype(np.int64), 0, w - 1)
+    iy = np.clip((pts_mm[:, 1] * px_per_mm).astype(np.int64), 0, h - 1)
+    ok = inside[iy, ix]
+    hist, _, _ = np.histogram2d(pts_mm[ok, 1], pts_mm[ok, 0], bins=(ny, nx), range=((0, ny * b), (0, nx * b)))
+    frac = cv2.resize(inside.astype(np.float32), (nx, ny), interpolation=cv2.INTER_AREA)
+    blur = lambda a: cv2.GaussianBlur(a.astype(np.float32), (0, 0), sigma_mm / b, borderType=cv2.BORDER_CONSTANT)
+    dens = blur(hist) / np.maximum(blur(frac), 1e-3) * (100.0 / b**2)
+    by = np.clip((pts_mm[:, 1] / b).astype(np.int64), 0, ny - 1)
+    bx = np.clip((pts_mm[:, 0] / b).astype(np.int64), 0, nx - 1)
+    return dens[by, bx]
 
 
 def stipple(density_per_cm2: np.ndarray, px_per_mm: float, *, origin_xy: tuple[float, float] = (0.0, 0.0),
             seed: int = 0, sessions: int = 3, size_jitter: float = 0.15,
             strength_jitter: float = 0.15) -> Dots:
-    """Place dots over a density field.
+    """Place dots over a density field, one blue-noise layer per session.
 
     Parameters
     ----------
     density_per_cm2 : (H, W) float array
-        Target dots per cm² at each pixel; 0 where no dot may go.
+        Target dots per cm² at each pixel (after the last session); 0 where no dot may go.
     px_per_mm : float
         Scale of the image.
     origin_xy : (x, y)
@@ -100,8 +148,20 @@ def stipple(density_per_cm2: np.ndarray, px_per_mm: float, *, origin_xy: tuple[f
     seed : int
         Same seed, same dots.
     sessions : int
-        Number of sessions (1-4); each dot is assigned to the session that adds it, so that
-        after session k the cumulative share of `SESSION_LAYERS` is reached.
+        Number of sessions (1-4). Session k adds a layer that brings the density to the share
+        ``SESSION_LAYERS[sessions][k-1]`` of the target, as an artist does: new dots go between the
+        ones already there (progressive Poisson-disk sampling with a radius shrinking to the final
+        one), so the result after every session is itself evenly spread, and no two dots of any
+        sessions are closer than ``min_spacing_px``.
+    size_jitter, strength_jitter : float
+        Relative standard deviation of each dot's diameter and pigment strength.
+
+    Notes
+    -----
+    Each layer is generated at about 1.25 times its cumulative target density (a near-maximal
+    Poisson-disk set of radius ``min_spacing_mm``) and thinned dot by dot with probability
+    (new target density / locally generated density), so the expected count matches the target
+    everywhere, also where the target varies (feathered hairlines, thinning areas).
     """
     rng = np.random.default_rng(seed)
     dmax = float(density_per_cm2.max()) if density_per_cm2.size else 0.0
@@ -109,20 +169,28 @@ def stipple(density_per_cm2: np.ndarray, px_per_mm: float, *, origin_xy: tuple[f
         z = np.zeros(0, np.float32)
         return Dots(np.zeros((0, 2), np.float32), z.astype(np.int8), z, z, 0.0)
     h, w = density_per_cm2.shape
+    w_mm, h_mm = w / px_per_mm, h / px_per_mm
+    layers = SESSION_LAYERS[int(sessions)]
+    pts_mm = np.zeros((0, 2), np.float32)
+    session = np.zeros(0, np.int8)
+    before = 0.0
     r_mm = min_spacing_mm(dmax)
-    pts_mm = poisson_disk(w / px_per_mm, h / px_per_mm, r_mm, rng)
-    generated_per_cm2 = len(pts_mm) / (w * h / px_per_mm**2 / 100.0)
-    pts = pts_mm * px_per_mm
-    ix = np.clip(pts[:, 0].astype(np.int64), 0, w - 1)
-    iy = np.clip(pts[:, 1].astype(np.int64), 0, h - 1)
-    target = density_per_cm2[iy, ix]
-    keep = rng.random(len(pts)) < target / max(generated_per_cm2, 1e-6)
-    pts = pts[keep]
-    n = len(pts)
-    layers = np.asarray(SESSION_LAYERS[int(sessions)])
-    u = rng.random(n)
-    session = (np.searchsorted(layers, u, side="right") + 1).clip(1, len(layers)).astype(np.int8)
+    for k, share in enumerate(layers, start=1):
+        r_mm = min_spacing_mm(dmax * share)
+        cand = poisson_disk(w_mm, h_mm, r_mm, rng, existing=pts_mm, allowed=density_per_cm2 > 0)
+        if len(cand) == 0:
+            before = share
+            continue
+        ix = np.clip((cand[:, 0] * px_per_mm).astype(np.int64), 0, w - 1)
+        iy = np.clip((cand[:, 1] * px_per_mm).astype(np.int64), 0, h - 1)
+        target_new = density_per_cm2[iy, ix] * (share - before)
+        generated = _local_density_per_cm2(cand, density_per_cm2 > 0, px_per_mm)
+        keep = rng.random(len(cand)) < target_new / np.maximum(generated, 1e-6)
+        pts_mm = np.concatenate([pts_mm, cand[keep]])
+        session = np.concatenate([session, np.full(int(keep.sum()), k, np.int8)])
+        before = share
+    n = len(pts_mm)
     size = np.clip(1.0 + size_jitter * rng.standard_normal(n), 0.5, 1.6).astype(np.float32)
     strength = np.clip(1.0 + strength_jitter * rng.standard_normal(n), 0.4, 1.5).astype(np.float32)
-    xy = (pts + np.asarray(origin_xy, np.float32)).astype(np.float32)
+    xy = (pts_mm * px_per_mm + np.asarray(origin_xy, np.float32)).astype(np.float32)
     return Dots(xy, session, size, strength, r_mm * px_per_mm)
