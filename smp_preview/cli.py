@@ -181,20 +181,68 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_OUTPUT_ARGS = ("output", "report", "zone_out", "comparison")
+"""Arguments naming a file a command writes; a failed command leaves none of them behind."""
+
+
+def _new_outputs(args: argparse.Namespace) -> list[Path]:
+    """Output files named on the command line that do not exist yet (removed again on failure)."""
+    paths = [getattr(args, a, None) for a in _OUTPUT_ARGS]
+    return [p for p in paths if isinstance(p, Path) and not p.exists()]
+
+
+def _remove_partial(paths: list[Path]) -> None:
+    for p in paths:
+        try:
+            if p.is_file():
+                p.unlink()
+        except OSError:
+            pass
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the command; every failure is one line on stderr and a non-zero exit status.
+
+    A `PreviewError` (the input's fault) prints its message and hint; anything else (a bug, a
+    missing model file, a full disk) prints one line naming the kind of failure. ``--debug``
+    re-raises instead, with the full traceback. Output files that a failed command created are
+    removed, so a failed photo never leaves a result behind.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
+    fresh = _new_outputs(args)
     try:
         return args.func(args)
     except PreviewError as exc:
+        _remove_partial(fresh)
         if args.debug:
             raise
-        print(f"smp-preview: {exc}", file=sys.stderr)
+        print(f"smp-preview: {_one_line(exc)}", file=sys.stderr)
         return EXIT_FAILED
-    except (OSError, ValueError) as exc:
+    except KeyboardInterrupt:
+        _remove_partial(fresh)
         if args.debug:
             raise
-        print(f"smp-preview: {exc}", file=sys.stderr)
+        print("smp-preview: interrupted; nothing was written for the photo in progress.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug or the system's fault: still one line, never a traceback
+        _remove_partial(fresh)
+        if args.debug:
+            raise
+        photo = getattr(args, "photo", None)
+        where = f"{photo}: " if photo is not None else ""
+        if isinstance(exc, OSError) and exc.strerror:
+            what = f"{exc.strerror}" + (f" ({exc.filename})" if exc.filename else "")
+            print(f"smp-preview: {where}{_one_line(what)}.", file=sys.stderr)
+        elif isinstance(exc, ValueError):
+            print(f"smp-preview: {where}{_one_line(exc)}", file=sys.stderr)
+        else:
+            print(f"smp-preview: {where}internal error ({type(exc).__name__}) while processing this photo; "
+                  "rerun with --debug for details and report it.", file=sys.stderr)
         return EXIT_FAILED
 
 
