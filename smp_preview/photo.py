@@ -182,8 +182,8 @@ def _open(data: bytes, name: str, *, max_pixels: int, max_bytes: int, min_side_p
     w, h = im.size
     if w * h > max_pixels:
         raise TooLarge(
-            f"The photo is {w}x{h} pixels ({w * h / 1e6:.0f} MP), more than the {max_pixels / 1e6:.0f} MP allowed.",
-            "Resize it to 12 MP or less.",
+            f"The photo is {w}x{h} pixels ({w * h / 1e6:.3g} MP), more than the {max_pixels / 1e6:.3g} MP allowed.",
+            f"Resize it to {min(12.0, max_pixels / 1e6):.3g} MP or less.",
             source=name,
         )
     if min(w, h) < min_side_px:

@@ -267,8 +267,9 @@ def build_corpus() -> list[Case]:
              "synthetic landscape (sky, hills, no person)", stage="analysis"))
     add(Case("grey_wall.png", _save(Image.new("RGB", (400, 300), (128, 128, 128)), "PNG"), "NoHeadFound",
              "flat grey", stage="analysis"))
-    add(Case("two_faces.jpg", _save(Image.fromarray(np.hstack([rgb, rgb])), "JPEG", quality=92), "SeveralFaces",
-             "the photo tiled twice side by side", stage="analysis"))
+    bald = np.asarray(Image.open(SAMPLES / "bald_S001224.jpg").convert("RGB"))
+    add(Case("two_faces.jpg", _save(Image.fromarray(np.hstack([bald, bald])), "JPEG", quality=92), "SeveralFaces",
+             "a portrait tiled twice side by side", stage="analysis"))
     return cases
 
 
