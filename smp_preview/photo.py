@@ -136,7 +136,7 @@ def _unsupported(data: bytes, name: str, exc: Exception | None = None) -> Unsupp
         err.__cause__ = exc
         return err
     what = _describe_non_image(data)
-    message = f"This file is {what}, not a photo." if what else "This file is not an image this tool can read."
+    message = f"This file is {what}, not an image." if what else "This file is not an image this tool can read."
     err = UnsupportedFormat(message, f"Choose a photo file ({ACCEPTED}).", source=name)
     err.__cause__ = exc
     return err
