@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -204,6 +207,40 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Send what native libraries write to file descriptor 2 (MediaPipe's and TensorFlow Lite's
+    start-up lines, which no setting turns off) to the null device, while Python's ``sys.stderr``,
+    and so our one-line messages, progress bars and warnings, still reach the real stderr.
+
+    Only when ``sys.stderr`` is the process's own stderr (not under pytest's capture, say).
+    """
+    try:
+        real = sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):
+        real = False
+    if not real:
+        yield
+        return
+    old = sys.stderr
+    old.flush()
+    saved = os.dup(2)
+    sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1, encoding=getattr(old, "encoding", None) or "utf-8",
+                           errors="backslashreplace")
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    os.close(null)
+    try:
+        yield
+    finally:
+        ours = sys.stderr
+        ours.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        sys.stderr = old
+        ours.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command; every failure is one line on stderr and a non-zero exit status.
 
@@ -214,6 +251,15 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.debug:
+        return _run(args)
+    with _native_stderr_silenced(), warnings.catch_warnings():
+        # Pillow's warnings about damaged metadata (the photo still loads) are noise to a user
+        warnings.simplefilter("ignore")
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     fresh = _new_outputs(args)
     try:
         return args.func(args)

@@ -118,3 +118,21 @@ def test_debug_shows_the_traceback_and_plain_mode_does_not(tmp_path):
     assert plain.returncode == 1 and "Traceback" not in plain.stderr
     assert plain.stderr.strip() == f"smp-preview: {bad}: The file is empty. Choose a photo file (JPEG, PNG, WebP, TIFF or HEIC)."
     assert debug.returncode != 0 and "Traceback" in debug.stderr and "UnreadableFile" in debug.stderr
+
+
+def test_a_real_process_prints_exactly_one_line_even_when_the_models_load(tmp_path, samples_dir):
+    """MediaPipe's native start-up lines on stderr are silenced; our line and nothing else remains."""
+    black = tmp_path / "black.png"
+    Image.new("RGB", (320, 240)).save(black)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "smp_preview.cli", "render"]
+    bad = subprocess.run([*cmd, str(black), "-o", str(tmp_path / "a.png")], capture_output=True, text=True,
+                         timeout=180, env=env, cwd=ROOT)
+    assert bad.returncode == 1
+    lines = bad.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"smp-preview: {black}: ") and "dark" in lines[0], bad.stderr
+    assert not (tmp_path / "a.png").exists()
+    good = subprocess.run([*cmd, str(samples_dir / "bald_S001224.jpg"), "-o", str(tmp_path / "b.png"), "-q"],
+                          capture_output=True, text=True, timeout=180, env=env, cwd=ROOT)
+    assert good.returncode == 0 and good.stderr == "" and good.stdout == ""
+    assert (tmp_path / "b.png").is_file()

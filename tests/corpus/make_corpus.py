@@ -237,7 +237,9 @@ def build_corpus() -> list[Case]:
     add(Case("animated.png", _save(im, "PNG", save_all=True, append_images=[frames[1]]), "ok",
              "animated PNG (APNG, 2 frames)", ref=rgb, tol=0.0, note="first"))
     try:
-        import pillow_heif  # noqa: F401  (registers the HEIF writer)
+        from pillow_heif import register_heif_opener
+
+        register_heif_opener()  # the HEIF reader and writer for Pillow
 
         add(Case("iphone.heic", _save(im, "HEIF", quality=90), "ok", "HEIC (pillow-heif)", ref=rgb, tol=4.0))
     except ImportError:  # pragma: no cover
