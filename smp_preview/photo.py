@@ -237,6 +237,7 @@ def _to_8bit(im: Image.Image) -> Image.Image:
 
 
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+_LAB = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB"))
 
 
 def _to_srgb(im: Image.Image, notes: list[str]) -> Image.Image:
@@ -299,7 +300,10 @@ def _decode(im: Image.Image, name: str, notes: list[str]) -> np.ndarray:
             im = im.convert("RGBA")
         elif im.mode == "L" and "transparency" in im.info:
             im = im.convert("LA")
-        im = _to_srgb(im, notes)
+        if im.mode == "LAB":  # CIELAB TIFFs (from scanners, photo editors): Pillow's own convert is wrong
+            im = ImageCms.profileToProfile(im, _LAB, _SRGB, outputMode="RGB")
+        else:
+            im = _to_srgb(im, notes)
         if im.mode in ("RGBA", "LA"):
             im = im.convert("RGBA")
             white = Image.new("RGBA", im.size, (255, 255, 255, 255))

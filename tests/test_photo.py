@@ -217,3 +217,24 @@ def test_every_error_has_a_code_a_message_and_a_hint():
         assert issubclass(k, errors.PreviewError)
         e = k("Something is wrong.", "Do this.", source="a.jpg")
         assert str(e) == "a.jpg: Something is wrong. Do this."
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_is_turned_upright(orientation):
+    from PIL import ImageOps
+
+    rgb = np.zeros((90, 140, 3), np.uint8)
+    rgb[:30, :20] = (255, 0, 0)  # a red mark top left, green top right: asymmetric in both axes
+    rgb[:30, -50:] = (0, 255, 0)
+    upright = Image.fromarray(rgb)
+    undo = {1: None, 2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+            4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_90,
+            7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_270}[orientation]
+    stored = upright.transpose(undo) if undo is not None else upright
+    exif = Image.Exif()
+    exif[274] = orientation
+    buf = io.BytesIO()
+    stored.save(buf, format="PNG", exif=exif)
+    got = load_photo(buf.getvalue()).rgb
+    assert np.array_equal(got, rgb)
+    assert np.array_equal(got, np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(buf.getvalue())))))

@@ -228,6 +228,8 @@ def build_corpus() -> list[Case]:
     add(Case("scan.tiff", _save(im, "TIFF", compression="tiff_lzw"), "ok", "TIFF (LZW)", ref=rgb, tol=0.0))
     add(Case("pages.tif", _save(im, "TIFF", save_all=True, append_images=[im.rotate(90)]), "ok",
              "TIFF with two pages", ref=rgb, tol=0.0, note="first"))
+    lab = ImageCms.profileToProfile(im, ImageCms.createProfile("sRGB"), ImageCms.createProfile("LAB"), outputMode="LAB")
+    add(Case("lab.tif", _save(lab, "TIFF"), "ok", "TIFF in CIELAB colours", ref=rgb, tol=1.5))
     add(Case("old.bmp", _save(im, "BMP"), "ok", "BMP", ref=rgb, tol=0.0))
     frames = [im.convert("P", palette=Image.Palette.ADAPTIVE), im.transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
     add(Case("animated.gif", _save(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=200, loop=0),
