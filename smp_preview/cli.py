@@ -204,7 +204,10 @@ def _remove_partial(paths: list[Path]) -> None:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+    """One printable line: whitespace collapsed, control characters (a file name may carry
+    terminal escape sequences) shown as escapes instead of acting on the terminal."""
+    line = " ".join(str(text).split())
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in line)
 
 
 @contextlib.contextmanager

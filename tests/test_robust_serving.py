@@ -136,3 +136,11 @@ def test_a_real_process_prints_exactly_one_line_even_when_the_models_load(tmp_pa
                           capture_output=True, text=True, timeout=180, env=env, cwd=ROOT)
     assert good.returncode == 0 and good.stderr == "" and good.stdout == ""
     assert (tmp_path / "b.png").is_file()
+
+
+def test_a_file_name_cannot_send_escape_sequences_to_the_terminal(tmp_path, capsys):
+    bad = tmp_path / "evil\x1b[2J\nname.jpg"
+    bad.write_bytes(b"not a photo")
+    assert main(["render", str(bad), "-o", str(tmp_path / "out.png")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "\x1b" not in err and "\\x1b[2J" in err

@@ -17,6 +17,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageCms
 
@@ -82,17 +83,36 @@ def _s15(v: float) -> bytes:
     return struct.pack(">i", int(round(v * 65536)))
 
 
+def _xyz(v) -> bytes:
+    return b"XYZ \0\0\0\0" + b"".join(_s15(c) for c in v)
+
+
+def _curve(gamma: float) -> bytes:
+    return b"curv\0\0\0\0" + struct.pack(">IH", 1, int(round(gamma * 256))) + b"\0\0"
+
+
+def _desc(desc: str) -> bytes:
+    text = desc.encode("ascii") + b"\0"
+    return b"desc\0\0\0\0" + struct.pack(">I", len(text)) + text + b"\0" * 4 + b"\0" * 4 + b"\0" * 3 + b"\0" * 67
+
+
 def matrix_icc_profile(desc: str, red, green, blue, gamma: float) -> bytes:
     """A minimal ICC v2 RGB display profile (primaries as D50 XYZ colorants, one gamma)."""
-    def xyz(v):
-        return b"XYZ \0\0\0\0" + b"".join(_s15(c) for c in v)
-
-    text = desc.encode("ascii") + b"\0"
-    desc_tag = b"desc\0\0\0\0" + struct.pack(">I", len(text)) + text + b"\0" * 4 + b"\0" * 4 + b"\0" * 3 + b"\0" * 67
-    curve = b"curv\0\0\0\0" + struct.pack(">IH", 1, int(round(gamma * 256))) + b"\0\0"
-    tags = [(b"desc", desc_tag), (b"wtpt", xyz((0.9642, 1.0, 0.8249))), (b"rXYZ", xyz(red)),
-            (b"gXYZ", xyz(green)), (b"bXYZ", xyz(blue)), (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve),
+    curve = _curve(gamma)
+    tags = [(b"desc", _desc(desc)), (b"wtpt", _xyz((0.9642, 1.0, 0.8249))), (b"rXYZ", _xyz(red)),
+            (b"gXYZ", _xyz(green)), (b"bXYZ", _xyz(blue)), (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve),
             (b"cprt", b"text\0\0\0\0" + b"public domain\0")]
+    return _icc(tags, b"RGB ")
+
+
+def grey_icc_profile(desc: str, gamma: float) -> bytes:
+    """A minimal ICC v2 grey display profile (one gamma curve), like Photoshop's "Gray Gamma 1.8"."""
+    tags = [(b"desc", _desc(desc)), (b"wtpt", _xyz((0.9642, 1.0, 0.8249))), (b"kTRC", _curve(gamma)),
+            (b"cprt", b"text\0\0\0\0" + b"public domain\0")]
+    return _icc(tags, b"GRAY")
+
+
+def _icc(tags: list[tuple[bytes, bytes]], space: bytes) -> bytes:
     offset = 128 + 4 + 12 * len(tags)
     table, body = b"", b""
     for sig, payload in tags:
@@ -100,7 +120,7 @@ def matrix_icc_profile(desc: str, red, green, blue, gamma: float) -> bytes:
         table += sig + struct.pack(">II", offset + len(body), len(payload))
         body += payload
     size = offset + len(body)
-    header = (struct.pack(">I", size) + b"lcms" + struct.pack(">I", 0x02100000) + b"mntr" + b"RGB " + b"XYZ "
+    header = (struct.pack(">I", size) + b"lcms" + struct.pack(">I", 0x02100000) + b"mntr" + space + b"XYZ "
               + struct.pack(">6H", 2026, 1, 1, 0, 0, 0) + b"acsp" + b"APPL" + b"\0" * 4 + b"\0" * 8 + b"\0" * 8
               + b"\0" * 4 + _s15(0.9642) + _s15(1.0) + _s15(0.8249) + b"lcms")
     header += b"\0" * (128 - len(header))
@@ -109,6 +129,7 @@ def matrix_icc_profile(desc: str, red, green, blue, gamma: float) -> bytes:
 
 ADOBE_RGB = matrix_icc_profile("Adobe RGB (1998) compatible", (0.60974, 0.31111, 0.01947),
                                (0.20528, 0.62567, 0.06087), (0.14919, 0.06322, 0.74457), 563 / 256)
+GREY_GAMMA_18 = grey_icc_profile("Gray Gamma 1.8 compatible", 1.8)
 PROPHOTO_RGB = matrix_icc_profile("ProPhoto RGB compatible", (0.7977, 0.2880, 0.0), (0.1352, 0.7119, 0.0),
                                   (0.0313, 0.0001, 0.8249), 1.8)
 
@@ -201,7 +222,6 @@ def build_corpus() -> list[Case]:
              ref=np.asarray(cmyk.convert("RGB")), tol=3.0))
     add(Case("grey.png", _save(im.convert("L"), "PNG"), "ok", "8-bit grey PNG",
              ref=np.repeat(np.asarray(im.convert("L"))[..., None], 3, axis=2), tol=0.0))
-    import cv2
     ok, buf16 = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR).astype(np.uint16) * 257)
     add(Case("deep16.png", buf16.tobytes(), "ok", "16-bit RGB PNG", ref=rgb, tol=0.5))
     grey = np.asarray(im.convert("L"))
@@ -230,6 +250,13 @@ def build_corpus() -> list[Case]:
              "TIFF with two pages", ref=rgb, tol=0.0, note="first"))
     lab = ImageCms.profileToProfile(im, ImageCms.createProfile("sRGB"), ImageCms.createProfile("LAB"), outputMode="LAB")
     add(Case("lab.tif", _save(lab, "TIFF"), "ok", "TIFF in CIELAB colours", ref=rgb, tol=1.5))
+    add(Case("cmyk.tif", _save(cmyk, "TIFF"), "ok", "CMYK TIFF", ref=np.asarray(cmyk.convert("RGB")), tol=0.0))
+    ok, buf16t = cv2.imencode(".tiff", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR).astype(np.uint16) * 257)
+    add(Case("deep16.tif", buf16t.tobytes(), "ok", "16-bit RGB TIFF", ref=rgb, tol=0.5))
+    add(Case("camera.mpo", _save(im, "MPO", save_all=True, append_images=[im.rotate(90)]), "ok",
+             "MPO (JPEG with a second picture, from cameras and phones)", ref=rgb, tol=4.0))
+    if "AVIF" in Image.SAVE:
+        add(Case("android.avif", _save(im, "AVIF", quality=85), "ok", "AVIF", ref=rgb, tol=4.0))
     add(Case("old.bmp", _save(im, "BMP"), "ok", "BMP", ref=rgb, tol=0.0))
     frames = [im.convert("P", palette=Image.Palette.ADAPTIVE), im.transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
     add(Case("animated.gif", _save(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=200, loop=0),
@@ -244,6 +271,10 @@ def build_corpus() -> list[Case]:
         register_heif_opener()  # the HEIF reader and writer for Pillow
 
         add(Case("iphone.heic", _save(im, "HEIF", quality=90), "ok", "HEIC (pillow-heif)", ref=rgb, tol=4.0))
+        sideways = im.transpose(Image.Transpose.ROTATE_90)
+        add(Case("exif_only.heic", _save(sideways, "HEIF", quality=90, exif=_exif(6)), "ok",
+                 "HEIC with EXIF orientation 6 but no rotation in the container: shown as stored (HEIF rule)",
+                 ref=np.asarray(sideways), tol=4.0))
     except ImportError:  # pragma: no cover
         pass
     rotated = im.transpose(Image.Transpose.ROTATE_90)  # stored on its side, tagged to turn back
@@ -256,6 +287,15 @@ def build_corpus() -> list[Case]:
              "JPEG in Adobe RGB with its ICC profile", ref=rgb, tol=3.0, note="sRGB"))
     add(Case("prophoto.png", _save(_from_srgb(im, PROPHOTO_RGB), "PNG", icc_profile=PROPHOTO_RGB), "ok",
              "PNG in ProPhoto RGB with its ICC profile", ref=rgb, tol=3.0, note="sRGB"))
+    grey_v = np.asarray(im.convert("L")).astype(np.float64) / 255.0
+    lin = grey_v ** 1.8
+    srgb = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
+    add(Case("grey_gamma18.jpg", _save(im.convert("L"), "JPEG", quality=95, icc_profile=GREY_GAMMA_18), "ok",
+             "grey JPEG with a Gray Gamma 1.8 profile", ref=np.repeat(np.rint(srgb * 255)[..., None], 3, 2),
+             tol=2.0, note="sRGB"))
+    bomb = zlib.compress(b"\0" * 20_000_000, 9)  # 20 MB of profile in 20 kB (Pillow allows 1 MB)
+    add(Case("icc_bomb.png", png[:33] + _png_chunk(b"iCCP", b"x\0\0" + bomb) + png[33:], "UnreadableFile",
+             "PNG whose colour profile inflates to 20 MB"))
     add(Case("bad_icc.jpg", _save(im, "JPEG", quality=92, icc_profile=b"not a profile" * 10), "ok",
              "JPEG with a garbage ICC profile", ref=rgb, tol=3.0, note="profile"))
 
