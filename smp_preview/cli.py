@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import PreviewError, BadSetting
+from .errors import BadSetting, PreviewError
 from .photo import EXTENSIONS
 from .settings import HAIRLINE_STYLES, HAIRLINE_TEMPLATES, MODES, Settings, parse_density
 

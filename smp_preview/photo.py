@@ -36,6 +36,8 @@ MAX_BYTES = 60 * 1024 * 1024
 """Largest file accepted, in bytes."""
 MIN_SIDE_PX = 64
 """Shortest side accepted, in pixels."""
+MAX_JPEG_SCANS = 200
+"""Most passes (SOS markers) a JPEG may have; cameras write 1 (baseline) to about 10 (progressive)."""
 MAX_ASPECT = 10.0
 """Longest side / shortest side accepted: a narrower strip cannot hold a head."""
 
@@ -76,9 +78,9 @@ class Photo:
 # What a file is when it is not an image we read: (magic test, plain description).
 _NOT_PHOTOS = (
     (lambda d: d.startswith(b"%PDF"), "a PDF document"),
-    (lambda d: d.startswith(b"PK\x03\x04") or d.startswith(b"PK\x05\x06"), "a ZIP archive (or an Office document)"),
+    (lambda d: d.startswith((b"PK\x03\x04", b"PK\x05\x06")), "a ZIP archive (or an Office document)"),
     (lambda d: d.startswith(b"\x1f\x8b"), "a compressed (gzip) archive"),
-    (lambda d: d.startswith(b"Rar!") or d.startswith(b"7z\xbc\xaf"), "a compressed archive"),
+    (lambda d: d.startswith((b"Rar!", b"7z\xbc\xaf")), "a compressed archive"),
     (lambda d: d.startswith(b"8BPS"), "a Photoshop document"),
     (lambda d: d[4:8] == b"ftyp" and d[8:12] in (b"isom", b"mp41", b"mp42", b"qt  ", b"M4V ", b"3gp4", b"3gp5"),
      "a video"),
@@ -170,6 +172,14 @@ def _open(data: bytes, name: str, *, max_pixels: int, max_bytes: int, min_side_p
             "Export or copy the photo again and retry.",
             source=name,
         ) from exc
+    scans = data.count(b"\xff\xda") if im.format in ("JPEG", "MPO") else 0
+    if scans > MAX_JPEG_SCANS:
+        # each scan is a full pass over the picture: thousands make a tiny file decode for minutes
+        raise UnreadableFile(
+            f"The JPEG is built in an unusual way ({scans} passes) that would take too long to open.",
+            "Export the photo again as an ordinary JPEG.",
+            source=name,
+        )
     if im.format == "PNG":  # Pillow skips the pixel data's checksums when decoding: check them first
         try:
             Image.open(io.BytesIO(data), formats=["PNG"]).verify()
@@ -217,7 +227,7 @@ def _orientation(im: Image.Image) -> int:
     """The EXIF orientation tag (1-8), 1 when absent or unreadable."""
     try:
         value = int(im.getexif().get(0x0112, 1))
-    except Exception:  # a damaged EXIF block must not cost the photo
+    except Exception:  # noqa: BLE001 - a damaged EXIF block must not cost the photo
         return 1
     return value if value in _ORIENTATION else 1
 
@@ -266,7 +276,7 @@ def _to_srgb(im: Image.Image, notes: list[str]) -> Image.Image:
         converted = ImageCms.profileToProfile(im, profile, _SRGB, outputMode=out)
         notes.append(f"Colours converted to sRGB from the embedded profile ({desc or 'unnamed'}).")
         return converted
-    except Exception:
+    except Exception:  # noqa: BLE001 - an unusable profile costs the colour accuracy, not the photo
         notes.append("The photo's colour profile could not be read; colours are shown as stored.")
         return im
 
@@ -276,7 +286,7 @@ def _decode(im: Image.Image, name: str, notes: list[str]) -> np.ndarray:
     fmt = im.format or ""
     try:
         animated = fmt in _ANIMATED_FORMATS and bool(getattr(im, "is_animated", False))
-    except Exception:
+    except Exception:  # noqa: BLE001 - a damaged second frame does not matter: only the first is used
         animated = False
     if animated:
         notes.append("The file holds several images (an animation or several pages); only the first is used.")
@@ -292,11 +302,7 @@ def _decode(im: Image.Image, name: str, notes: list[str]) -> np.ndarray:
             im = im.convert("RGBA" if "transparency" in im.info else "RGB")
         elif im.mode == "1":
             im = im.convert("L")
-        elif im.mode in ("PA", "La"):
-            im = im.convert("RGBA")
-        elif im.mode == "RGBa":
-            im = im.convert("RGBA")
-        elif im.mode == "RGB" and "transparency" in im.info:
+        elif im.mode in ("PA", "La") or im.mode == "RGBa" or im.mode == "RGB" and "transparency" in im.info:
             im = im.convert("RGBA")
         elif im.mode == "L" and "transparency" in im.info:
             im = im.convert("LA")

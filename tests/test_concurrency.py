@@ -25,8 +25,9 @@ def _render(data: bytes, name: str, settings: Settings):
 
 def test_threads_rendering_different_photos_match_the_serial_results(samples_dir):
     black = np.zeros((300, 300, 3), np.uint8)
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     buf = io.BytesIO()
     Image.fromarray(black).save(buf, format="PNG")

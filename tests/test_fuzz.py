@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import os
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
@@ -31,7 +31,7 @@ def budget(n: int):
                                            HealthCheck.data_too_large])
 
 
-@lru_cache(maxsize=None)
+@cache
 def real_files() -> dict[str, bytes]:
     """Small real photos as JPEG (baseline and progressive), PNG, WebP and HEIC bytes."""
     from pathlib import Path
@@ -40,7 +40,8 @@ def real_files() -> dict[str, bytes]:
     im = Image.open(sample).convert("RGB")
     out = {"jpeg": sample.read_bytes()}
     for key, fmt, kw in (("progressive", "JPEG", {"progressive": True, "quality": 85}), ("png", "PNG", {}),
-                         ("webp", "WEBP", {"quality": 80}), ("heic", "HEIF", {"quality": 60}),
+                         ("webp", "WEBP", {"quality": 80}), 
+                         ("heic", "HEIF", {"quality": 60, "enc_params": {"preset": "ultrafast"}}),
                          ("gif", "GIF", {}), ("tiff", "TIFF", {"compression": "tiff_lzw"})):
         buf = io.BytesIO()
         im.save(buf, format=fmt, **kw)

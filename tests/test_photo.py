@@ -39,7 +39,8 @@ def test_png_with_alpha_is_composited_on_white():
 
 @pytest.mark.parametrize(
     "data, error",
-    [(b"", UnreadableFile), (b"hello, not an image", UnsupportedFormat), (b"\xff\xd8\xff\xe0" + b"\0" * 40, UnreadableFile)],
+    [(b"", UnreadableFile), (b"hello, not an image", UnsupportedFormat),
+     (b"\xff\xd8\xff\xe0" + b"\0" * 40, UnreadableFile)],
 )
 def test_bad_bytes_give_specific_errors(data, error):
     with pytest.raises(error) as info:
@@ -60,6 +61,20 @@ def test_missing_file_names_the_path(tmp_path):
 
 
 # ---------------------------------------------------------------- the door's limits and formats
+
+
+def _corpus():
+    """The corpus generator (tests/corpus/make_corpus.py), imported once by path."""
+    import importlib.util
+    import sys
+
+    if "make_corpus" not in sys.modules:
+        path = Path(__file__).parent / "corpus" / "make_corpus.py"
+        spec = importlib.util.spec_from_file_location("make_corpus", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["make_corpus"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["make_corpus"]
 
 
 def _png(size=(200, 100), colour=(200, 120, 90)) -> bytes:
@@ -105,7 +120,8 @@ def test_a_bomb_is_refused_without_allocating_its_pixels():
     def chunk(kind, payload):
         return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
-    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b"")
+    idat = zlib.compress(b"\0" * 100)
+    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
     tracemalloc.start()
     with pytest.raises(TooLarge):
         load_photo(data)
@@ -141,14 +157,7 @@ def test_a_heic_photo_from_a_phone_loads():
 
 def test_an_embedded_colour_profile_is_honoured():
     """Adobe RGB pixels read without their profile look dull; converted, they match the original."""
-    import importlib.util
-    import sys
-
-    spec = importlib.util.spec_from_file_location("make_corpus", Path(__file__).parent / "corpus" / "make_corpus.py")
-    mc = sys.modules.get("make_corpus") or importlib.util.module_from_spec(spec)
-    if "make_corpus" not in sys.modules:
-        sys.modules["make_corpus"] = mc
-        spec.loader.exec_module(mc)
+    mc = _corpus()
     rgb = np.zeros((100, 100, 3), np.uint8)
     rgb[:50] = (30, 200, 60)  # a saturated green
     rgb[50:] = (220, 60, 40)
@@ -161,7 +170,8 @@ def test_an_embedded_colour_profile_is_honoured():
     unmanaged = load_photo(raw.getvalue())
     err_managed = np.abs(managed.rgb.astype(int) - rgb).max()
     err_unmanaged = np.abs(unmanaged.rgb.astype(int) - rgb).max()
-    assert err_managed <= 3 < 15 < err_unmanaged
+    assert err_managed <= 3
+    assert err_unmanaged > 15
     assert any("sRGB" in n for n in managed.notes) and unmanaged.notes == ()
 
 
@@ -171,15 +181,8 @@ def test_plain_and_adobe_cmyk_jpegs_give_the_same_colours():
     rgb[40:] = (40, 90, 200)
     cmyk = Image.fromarray(rgb).convert("CMYK")
     from PIL import ImageChops
-    import importlib.util
-    import sys
 
-    mc = sys.modules.get("make_corpus")
-    if mc is None:
-        spec = importlib.util.spec_from_file_location("make_corpus", Path(__file__).parent / "corpus" / "make_corpus.py")
-        mc = importlib.util.module_from_spec(spec)
-        sys.modules["make_corpus"] = mc
-        spec.loader.exec_module(mc)
+    mc = _corpus()
     adobe, plain = io.BytesIO(), io.BytesIO()
     cmyk.save(adobe, format="JPEG", quality=95)
     ImageChops.invert(cmyk).save(plain, format="JPEG", quality=95)
@@ -238,3 +241,12 @@ def test_every_exif_orientation_is_turned_upright(orientation):
     got = load_photo(buf.getvalue()).rgb
     assert np.array_equal(got, rgb)
     assert np.array_equal(got, np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(buf.getvalue())))))
+
+
+def test_errors_as_plain_data():
+    from smp_preview.errors import INPUT_ERRORS, TooDark
+
+    e = TooDark("The photo is too dark.", "Add light.", source="x.jpg")
+    assert e.as_dict() == {"error_code": "too_dark", "error": "The photo is too dark.", "hint": "Add light.",
+                           "source": "x.jpg"}
+    assert len(INPUT_ERRORS) == 7

@@ -25,7 +25,8 @@ from smp_preview.preview import preview_photo
 
 def _load_corpus_module():
     if "make_corpus" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("make_corpus", Path(__file__).parent / "corpus" / "make_corpus.py")
+        path = Path(__file__).parent / "corpus" / "make_corpus.py"
+        spec = importlib.util.spec_from_file_location("make_corpus", path)
         module = importlib.util.module_from_spec(spec)
         sys.modules["make_corpus"] = module
         spec.loader.exec_module(module)

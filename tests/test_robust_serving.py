@@ -111,12 +111,13 @@ def test_debug_shows_the_traceback_and_plain_mode_does_not(tmp_path):
     bad.write_bytes(b"")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "smp_preview.cli"]
-    plain = subprocess.run([*cmd, "render", str(bad), "-o", str(tmp_path / "a.png")], capture_output=True, text=True,
-                           timeout=120, env=env, cwd=ROOT)
-    debug = subprocess.run([*cmd, "--debug", "render", str(bad), "-o", str(tmp_path / "a.png")], capture_output=True,
-                           text=True, timeout=120, env=env, cwd=ROOT)
+    plain = subprocess.run([*cmd, "render", str(bad), "-o", str(tmp_path / "a.png")], check=False,
+                           capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+    debug = subprocess.run([*cmd, "--debug", "render", str(bad), "-o", str(tmp_path / "a.png")], check=False,
+                           capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
     assert plain.returncode == 1 and "Traceback" not in plain.stderr
-    assert plain.stderr.strip() == f"smp-preview: {bad}: The file is empty. Choose a photo file (JPEG, PNG, WebP, TIFF or HEIC)."
+    assert plain.stderr.strip() == (f"smp-preview: {bad}: The file is empty. "
+                                    "Choose a photo file (JPEG, PNG, WebP, TIFF or HEIC).")
     assert debug.returncode != 0 and "Traceback" in debug.stderr and "UnreadableFile" in debug.stderr
 
 
@@ -126,14 +127,14 @@ def test_a_real_process_prints_exactly_one_line_even_when_the_models_load(tmp_pa
     Image.new("RGB", (320, 240)).save(black)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "smp_preview.cli", "render"]
-    bad = subprocess.run([*cmd, str(black), "-o", str(tmp_path / "a.png")], capture_output=True, text=True,
+    bad = subprocess.run([*cmd, str(black), "-o", str(tmp_path / "a.png")], check=False, capture_output=True, text=True,
                          timeout=180, env=env, cwd=ROOT)
     assert bad.returncode == 1
     lines = bad.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"smp-preview: {black}: ") and "dark" in lines[0], bad.stderr
     assert not (tmp_path / "a.png").exists()
     good = subprocess.run([*cmd, str(samples_dir / "bald_S001224.jpg"), "-o", str(tmp_path / "b.png"), "-q"],
-                          capture_output=True, text=True, timeout=180, env=env, cwd=ROOT)
+                          check=False, capture_output=True, text=True, timeout=180, env=env, cwd=ROOT)
     assert good.returncode == 0 and good.stderr == "" and good.stdout == ""
     assert (tmp_path / "b.png").is_file()
 
