@@ -103,7 +103,9 @@ def test_api_gives_the_documented_outcome(case, outcomes):
         assert not isinstance(got, PreviewError), f"{case.what}: {got}"
         assert got.after.shape == got.before.shape
     else:
-        assert type(got) is expected, f"{case.what}: got {got!r}, expected {case.expect}"
+        what = (f"a preview ({got.report.get('dot_count')} dots, face found: {got.report.get('face_found')})"
+                if not isinstance(got, PreviewError) else repr(got))
+        assert type(got) is expected, f"{case.what}: got {what}, expected {case.expect}"
         assert str(got).startswith(f"{case.name}: ")
 
 
