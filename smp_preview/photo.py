@@ -44,7 +44,7 @@ MAX_ASPECT = 10.0
 Image.init()  # load Pillow's plugins so that every accepted format is registered
 FORMATS = tuple(f for f in ("JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP", "GIF", "HEIF", "AVIF") if f in Image.OPEN)
 """Pillow format names accepted; Pillow is asked to try only these decoders."""
-EXTENSIONS = (".jpg", ".jpeg", ".jfif", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".heic", ".heif",
+EXTENSIONS = (".jpg", ".jpeg", ".jfif", ".mpo", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".heic", ".heif",
               ".avif")
 """File name endings of photos in a folder (only for picking files; the format comes from the content)."""
 ACCEPTED = "JPEG, PNG, WebP, TIFF or HEIC"

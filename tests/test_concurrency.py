@@ -49,3 +49,31 @@ def test_one_models_object_is_shared_by_threads():
     with ThreadPoolExecutor(max_workers=4) as pool:
         seen = set(pool.map(lambda _: id(get_models()), range(8)))
     assert len(seen) == 1
+
+
+def test_threads_loading_every_kind_of_file_match_the_serial_results():
+    """The door (Pillow plugins, pillow-heif, LittleCMS transforms) is safe to use from many threads."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    if "make_corpus" not in sys.modules:
+        path = Path(__file__).parent / "corpus" / "make_corpus.py"
+        spec = importlib.util.spec_from_file_location("make_corpus", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["make_corpus"] = module
+        spec.loader.exec_module(module)
+    cases = sys.modules["make_corpus"].build_corpus()
+
+    def load(case):
+        try:
+            p = load_photo(case.data, name=case.name)
+        except PreviewError as exc:
+            return type(exc), str(exc)
+        return p.rgb.tobytes(), p.shape, p.notes
+
+    serial = [load(c) for c in cases]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        concurrent = list(pool.map(load, cases * 3))
+    for k, got in enumerate(concurrent):
+        assert got == serial[k % len(cases)], f"{cases[k % len(cases)].name} differs when loaded concurrently"

@@ -360,4 +360,4 @@ def write_corpus(out_dir: Path) -> list[tuple[Path, Case]]:
 if __name__ == "__main__":
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "corpus_out")
     for path, case in write_corpus(target):
-        print(f"{path.name:22} {len(case.data):>9} B  {case.expect:18} {case.what}")
+        print(f"{path.name:20} {len(case.data):>7} B  {case.stage:8} {case.expect:17} {case.what}")
