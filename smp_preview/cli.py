@@ -195,12 +195,15 @@ def _new_outputs(args: argparse.Namespace) -> list[Path]:
 
 
 def _remove_partial(paths: list[Path]) -> None:
+    """Remove outputs a failed command created, and the ``.NAME.part`` files `compose.write_image`
+    writes before renaming (left behind when a write fails midway, e.g. on a full disk)."""
     for p in paths:
-        try:
-            if p.is_file():
-                p.unlink()
-        except OSError:
-            pass
+        for q in (p, p.with_name(f".{p.name}.part")):
+            try:
+                if q.is_file():
+                    q.unlink()
+            except OSError:
+                pass
 
 
 def _one_line(text: str) -> str:

@@ -243,7 +243,9 @@ def _to_8bit(im: Image.Image) -> Image.Image:
         arr = arr * scale
     else:
         return im
-    return Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8), "L")
+    out = Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8), "L")
+    out.info = {k: v for k, v in im.info.items() if k == "icc_profile"}
+    return out
 
 
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
@@ -281,6 +283,11 @@ def _to_srgb(im: Image.Image, notes: list[str]) -> Image.Image:
         return im
 
 
+def _keep_info(new: Image.Image, old: Image.Image) -> Image.Image:
+    new.info = dict(old.info)
+    return new
+
+
 def _decode(im: Image.Image, name: str, notes: list[str]) -> np.ndarray:
     """Decode the first frame, colour-manage, composite on white, orient; RGB uint8 out."""
     fmt = im.format or ""
@@ -296,7 +303,7 @@ def _decode(im: Image.Image, name: str, notes: list[str]) -> np.ndarray:
         if fmt == "JPEG" and im.mode == "CMYK" and "adobe" not in im.info:
             # Pillow reads every CMYK JPEG with Adobe's inverted convention; without the Adobe
             # marker the values are plain CMYK and must be inverted back.
-            im = ImageChops.invert(im)
+            im = _keep_info(ImageChops.invert(im), im)
         im = _to_8bit(im)
         if im.mode == "P":
             im = im.convert("RGBA" if "transparency" in im.info else "RGB")

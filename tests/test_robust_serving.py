@@ -145,3 +145,18 @@ def test_a_file_name_cannot_send_escape_sequences_to_the_terminal(tmp_path, caps
     assert main(["render", str(bad), "-o", str(tmp_path / "out.png")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "\x1b" not in err and "\\x1b[2J" in err
+
+
+def test_a_write_that_fails_midway_leaves_no_partial_file(tmp_path, samples_dir, monkeypatch, capsys):
+    """A full disk at the final rename: neither the output nor its temporary .part file stays."""
+    import errno
+
+    def disk_full(src, dst):
+        raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    out = tmp_path / "after.png"
+    assert main(["render", str(samples_dir / "bald_S001224.jpg"), "-o", str(out)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "No space left on device" in err[0]
+    assert list(tmp_path.iterdir()) == []
