@@ -36,6 +36,7 @@ class Case:
     ref: np.ndarray | None = None  # what load_photo must return (RGB), within ``tol``
     tol: float = 0.0  # mean absolute difference allowed against ``ref`` (0-255)
     note: str | None = None  # a word that must appear in Photo.notes
+    pending: str | None = None  # the outcome waits for another issue's work: why (tests xfail until then)
 
 
 # ---------------------------------------------------------------- helpers
@@ -320,6 +321,9 @@ def build_corpus() -> list[Case]:
     add(Case("grey_wall.png", _save(Image.new("RGB", (400, 300), (128, 128, 128)), "PNG"), "NoHeadFound",
              "flat grey", stage="analysis"))
     bald = np.asarray(Image.open(SAMPLES / "bald_S001224.jpg").convert("RGB"))
+    add(Case("scalp_only.png", _save(Image.fromarray(np.ascontiguousarray(bald[:150])), "PNG"), "ok",
+             "top of a bald head, face cut off at the brows: a head without a visible face is not an error",
+             stage="analysis", pending="head analysis without a face (issue 3, the analysis helper's branch)"))
     add(Case("two_faces.jpg", _save(Image.fromarray(np.hstack([bald, bald])), "JPEG", quality=92), "SeveralFaces",
              "a portrait tiled twice side by side", stage="analysis"))
     return cases
