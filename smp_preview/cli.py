@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from .errors import PreviewError, BadSetting
+from .errors import BadSetting, PreviewError
 from .photo import EXTENSIONS
 from .settings import HAIRLINE_STYLES, HAIRLINE_TEMPLATES, MODES, Settings, parse_density
 
@@ -194,20 +197,117 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_OUTPUT_ARGS = ("output", "report", "zone_out", "comparison")
+"""Arguments naming a file a command writes; a failed command leaves none of them behind."""
+
+
+def _new_outputs(args: argparse.Namespace) -> list[Path]:
+    """Output files named on the command line that do not exist yet (removed again on failure)."""
+    paths = [getattr(args, a, None) for a in _OUTPUT_ARGS]
+    return [p for p in paths if isinstance(p, Path) and not p.exists()]
+
+
+def _remove_partial(paths: list[Path]) -> None:
+    """Remove outputs a failed command created, and the ``.NAME.part`` files `compose.write_image`
+    writes before renaming (left behind when a write fails midway, e.g. on a full disk)."""
+    for p in paths:
+        for q in (p, p.with_name(f".{p.name}.part")):
+            try:
+                if q.is_file():
+                    q.unlink()
+            except OSError:
+                pass
+
+
+def _one_line(text: str) -> str:
+    """One printable line: whitespace collapsed, control characters (a file name may carry
+    terminal escape sequences) shown as escapes instead of acting on the terminal."""
+    line = " ".join(str(text).split())
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in line)
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Send what native libraries write to file descriptor 2 (MediaPipe's and TensorFlow Lite's
+    start-up lines, which no setting turns off) to the null device, while Python's ``sys.stderr``,
+    and so our one-line messages, progress bars and warnings, still reach the real stderr.
+
+    Only when ``sys.stderr`` is the process's own stderr (not under pytest's capture, say).
+    """
+    try:
+        real = sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):
+        real = False
+    if not real:
+        yield
+        return
+    old = sys.stderr
+    old.flush()
+    saved = os.dup(2)
+    sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1, encoding=getattr(old, "encoding", None) or "utf-8",
+                           errors="backslashreplace")
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    os.close(null)
+    try:
+        yield
+    finally:
+        ours = sys.stderr
+        ours.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        sys.stderr = old
+        ours.close()
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the command; every failure is one line on stderr and a non-zero exit status.
+
+    A `PreviewError` (the input's fault) prints its message and hint; anything else (a bug, a
+    missing model file, a full disk) prints one line naming the kind of failure. ``--debug``
+    re-raises instead, with the full traceback. Output files that a failed command created are
+    removed, so a failed photo never leaves a result behind.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.debug:
+        return _run(args)
+    with _native_stderr_silenced(), warnings.catch_warnings():
+        # Pillow's warnings about damaged metadata (the photo still loads) are noise to a user
+        warnings.simplefilter("ignore")
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    fresh = _new_outputs(args)
     try:
         return args.func(args)
     except PreviewError as exc:
+        _remove_partial(fresh)
         if args.debug:
             raise
-        print(f"smp-preview: {exc}", file=sys.stderr)
+        print(f"smp-preview: {_one_line(exc)}", file=sys.stderr)
         return EXIT_FAILED
-    except (OSError, ValueError) as exc:
+    except KeyboardInterrupt:
+        _remove_partial(fresh)
         if args.debug:
             raise
-        print(f"smp-preview: {exc}", file=sys.stderr)
+        print("smp-preview: interrupted; nothing was written for the photo in progress.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug or the system's fault: still one line, never a traceback
+        _remove_partial(fresh)
+        if args.debug:
+            raise
+        photo = getattr(args, "photo", None)
+        where = f"{photo}: " if photo is not None else ""
+        if isinstance(exc, OSError) and exc.strerror:
+            what = f"{exc.strerror}" + (f" ({exc.filename})" if exc.filename else "")
+            print(f"smp-preview: {where}{_one_line(what)}.", file=sys.stderr)
+        elif isinstance(exc, ValueError):
+            print(f"smp-preview: {where}{_one_line(exc)}", file=sys.stderr)
+        else:
+            print(f"smp-preview: {where}internal error ({type(exc).__name__}) while processing this photo; "
+                  "rerun with --debug for details and report it.", file=sys.stderr)
         return EXIT_FAILED
 
 

@@ -17,6 +17,10 @@ class PreviewError(Exception):
         self.source = source
         super().__init__(self.__str__())
 
+    def as_dict(self) -> dict:
+        """The error as plain data (for a batch manifest or a JSON reply): code, message, hint, source."""
+        return {"error_code": self.code, "error": self.message, "hint": self.hint, "source": self.source}
+
     def __str__(self) -> str:
         where = f"{self.source}: " if self.source else ""
         hint = f" {self.hint}" if self.hint else ""
@@ -55,3 +59,7 @@ class BadSetting(PreviewError, ValueError):
     """A setting outside its allowed range or of the wrong form."""
 
     code = "bad_setting"
+
+
+INPUT_ERRORS = (UnreadableFile, UnsupportedFormat, TooLarge, TooSmall, NoHeadFound, SeveralFaces, TooDark)
+"""Every error a photo can get (the loader's and the analysis's); `BadSetting` is the settings'."""
