@@ -261,8 +261,10 @@ KIOSK_CSS = """<style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header, footer,
 [data-testid="stToolbar"], [data-testid="stDecoration"] {display: none !important;}
 .block-container {max-width: 1100px; padding-top: 1.5rem;}
-.stButton button, .stDownloadButton button {font-size: 1.5rem; min-height: 4.2rem; padding: 0.8rem 1.6rem;
- border-radius: 1rem; width: 100%;}
+[data-testid="stBaseButton-primary"], [data-testid="stBaseButton-secondary"] {min-height: 4.5rem;
+ padding: 0.8rem 1.6rem; border-radius: 1rem;}
+[data-testid="stBaseButton-primary"] p, [data-testid="stBaseButton-secondary"] p {font-size: 1.6rem !important;}
+[data-testid="stTab"] p {font-size: 1.4rem !important;}
 .stMarkdown p, .stAlert p {font-size: 1.3rem;}
 h1 {font-size: 2.6rem !important;}
 [data-testid="stFileUploaderDropzone"] {min-height: 8rem;}
@@ -309,20 +311,23 @@ def kiosk_photo_step() -> None:
     if "kiosk_error" in st.session_state:
         title, hint = st.session_state["kiosk_error"]
         st.error(f"**{title}** {hint}", icon=":material/sentiment_dissatisfied:")
-    if st.button("Start over", key="kiosk_restart_photo"):
+    if st.button("Start over", key="kiosk_restart_photo", width="stretch"):
         kiosk_clear()
         st.rerun()
+
+
+def kiosk_pick(look: str) -> None:
+    st.session_state["kiosk_look"] = look
 
 
 def kiosk_result_step() -> None:
     analysis = st.session_state["kiosk_analysis"]
     st.title("Choose a look")
-    look = st.session_state.get("kiosk_look", "fuller")
+    look = st.session_state.setdefault("kiosk_look", "fuller")
     cols = st.columns(len(ui.PRESETS))
     for col, name in zip(cols, ui.PRESETS):
-        if col.button(name.capitalize(), key=f"kiosk_look_{name}", type="primary" if name == look else "secondary",
-                      help=ui.PRESET_BLURBS[name]):
-            st.session_state["kiosk_look"] = look = name
+        col.button(name.capitalize(), key=f"kiosk_look_{name}", type="primary" if name == look else "secondary",
+                   on_click=kiosk_pick, args=(name,), width="stretch")
         col.caption(ui.PRESET_BLURBS[name])
     try:
         preview = render(analysis, ui.preset_settings(look, base_shade=st.session_state.get("kiosk_shade")))
@@ -334,7 +339,7 @@ def kiosk_result_step() -> None:
               alt="Before and after comparison slider")
     st.markdown("Drag across the picture to compare. **This is a simulation**, not a real result: "
                 "ask us how it would look on you after the sessions.")
-    if st.button("Start over", key="kiosk_restart", type="primary"):
+    if st.button("Start over", key="kiosk_restart", width="stretch"):
         kiosk_clear()
         st.rerun()
 
@@ -352,7 +357,7 @@ def kiosk() -> None:
         st.markdown("Take a photo and see a **simulation** of how scalp micropigmentation could look on you.")
         st.markdown("Your photo is used only on this screen to make the preview. It is **not saved** and "
                     "**not sent anywhere**, and it is erased when you press *Start over* or walk away.")
-        if st.button("I agree, let's start", key="kiosk_consent", type="primary"):
+        if st.button("I agree, let's start", key="kiosk_consent", type="primary", width="stretch"):
             st.session_state["kiosk_step"] = "photo"
             st.rerun()
     elif step == "photo":

@@ -205,3 +205,47 @@ def test_kiosk_flow_consent_photo_looks_and_clearing(page, server):
     page.get_by_role("button", name="I agree, let's start").wait_for(timeout=(IDLE_S + 30) * 1000)
     page.screenshot(path=str(SHOTS / "kiosk_cleared_after_idle.png"))
     _only_local_requests(page)
+
+
+def test_two_clients_at_once_each_see_their_own_photo(browser, server, tmp_path):
+    """Two browser sessions upload different photos at the same moment; each page shows the
+    dot count its own photo gives (the served app shares one set of models between sessions)."""
+    import numpy as np
+    from PIL import Image
+
+    from smp_preview.analysis import analyse
+    from smp_preview.photo import load_photo
+    from smp_preview.preview import render
+    from smp_preview.settings import Settings
+
+    paths, expected = [], []
+    for name in ("bald_S001224.jpg", "balding_A000055.jpg"):  # mirrored: not in the app's cache yet
+        p = tmp_path / f"mirrored_{name}"
+        Image.fromarray(np.asarray(Image.open(ROOT / "samples" / name).convert("RGB"))[:, ::-1]).save(p, quality=92)
+        paths.append(p)
+        expected.append(render(analyse(load_photo(p)), Settings()).report["dot_count"])
+    assert expected[0] != expected[1]
+
+    pages = []
+    for _ in paths:
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        pg = ctx.new_page()
+        pg.set_default_timeout(90_000)
+        pg.goto(server)
+        pg.get_by_text("Photo from").wait_for()
+        _after_src(pg)
+        pg.locator('[data-testid="stSidebar"]').get_by_text("Upload", exact=True).click()
+        pg.locator('[data-testid="stFileUploaderDropzoneInput"]').first.wait_for(state="attached")
+        pages.append(pg)
+    for pg, p in zip(pages, paths):  # both uploads go out before either is analysed
+        pg.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(p))
+    for pg, p, dots in zip(pages, paths, expected):
+        metric = pg.locator('[data-testid="stMetric"]').filter(has_text="Dots")
+        deadline = time.time() + 90
+        while f"{dots:,}" not in metric.inner_text() and time.time() < deadline:
+            pg.wait_for_timeout(300)
+        assert f"{dots:,}" in metric.inner_text()
+        assert pg.locator(ERRORS).count() == 0
+    pages[0].screenshot(path=str(SHOTS / "two_clients_first.png"))
+    for pg in pages:
+        pg.context.close()
