@@ -51,6 +51,18 @@ def analyse_with_progress(data: bytes, name: str, *, cached: bool = True) -> Hea
         return analysis_of(data, name) if cached else analyse(load_photo(data, name=name), models())
 
 
+def display_pair(analysis: HeadAnalysis, preview) -> tuple:
+    """Before and after reduced for the screen. The reduced photo is kept per session (it only
+    changes with the photo); the after image is reduced only where the render changed it."""
+    memo = st.session_state.get("_display")
+    if memo is None or memo[0] is not analysis:
+        step = ui.display_step(analysis.rgb.shape)
+        memo = (analysis, step, ui.shrink(analysis.rgb, step))
+        st.session_state["_display"] = memo
+    _, step, before_small = memo
+    return before_small, ui.shrink_after(before_small, preview, step)
+
+
 # ------------------------------------------------------------------------------------------------
 # Consultant mode
 # ------------------------------------------------------------------------------------------------
@@ -117,7 +129,12 @@ def scar_and_hairline_drawing(analysis: HeadAnalysis, values: dict):
             from streamlit_drawable_canvas import st_canvas
         except ImportError:  # the canvas is optional: masks can still be uploaded
             st_canvas = None
-        small = ui.fit(analysis.rgb, 640)
+        memo = st.session_state.get("_canvas_bg")
+        if memo is None or memo[0] is not analysis:
+            small = ui.fit(analysis.rgb, 640)
+            memo = (analysis, small, ui.encode(small, "JPEG"))
+            st.session_state["_canvas_bg"] = memo
+        _, small, small_jpeg = memo
         scale = small.shape[1] / shape[1]
         tool = st.radio("Draw", ["Scars (paint over them)", "Hairline points (click left to right)"],
                         horizontal=True, key="draw_tool")
@@ -126,7 +143,7 @@ def scar_and_hairline_drawing(analysis: HeadAnalysis, values: dict):
             result = st_canvas(
                 fill_color="rgba(255, 0, 160, 0.35)", stroke_width=12 if painting else 2,
                 stroke_color="rgba(255, 0, 160, 0.6)" if painting else "#ffd400",
-                background_image=ui.encode(small, "JPEG"), height=small.shape[0], width=small.shape[1],
+                background_image=small_jpeg, height=small.shape[0], width=small.shape[1],
                 drawing_mode="freedraw" if painting else "point", point_display_radius=5,
                 return_image_data=painting, key="scar_canvas" if painting else "hairline_canvas",
             )
@@ -206,12 +223,13 @@ def consultant() -> None:
     pic, side = st.columns([4, 1])
     with pic:
         if view == "Slider":
-            st.iframe(ui.comparison_slider_html(preview.before, preview.after), height=640,
+            st.iframe(ui.comparison_slider_html(*display_pair(analysis, preview)), height=640,
                       alt="Before and after comparison slider")
         elif view == "Side by side":
+            before_small, after_small = display_pair(analysis, preview)
             b, a = st.columns(2)
-            b.image(ui.fit(preview.before), caption="Before", output_format="JPEG")
-            a.image(ui.fit(preview.after), caption="After (simulation)", output_format="JPEG")
+            b.image(before_small, caption="Before", output_format="JPEG")
+            a.image(after_small, caption="After (simulation)", output_format="JPEG")
         elif view == "Zoom 100 %":
             box = ui.zoom_box(preview)
             st.caption("The scalp at 100 %: one screen pixel per photo pixel.")
@@ -256,7 +274,7 @@ def consultant() -> None:
 # Kiosk mode
 # ------------------------------------------------------------------------------------------------
 
-KIOSK_KEYS = ("kiosk_step", "kiosk_analysis", "kiosk_look", "kiosk_error", "kiosk_shade")
+KIOSK_KEYS = ("kiosk_step", "kiosk_analysis", "kiosk_look", "kiosk_error", "kiosk_shade", "_display")
 KIOSK_CSS = """<style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header, footer,
 [data-testid="stToolbar"], [data-testid="stDecoration"] {display: none !important;}
@@ -335,7 +353,7 @@ def kiosk_result_step() -> None:
         title, hint = ui.friendly_error(exc)
         st.error(f"**{title}** {hint}")
         return
-    st.iframe(ui.comparison_slider_html(preview.before, preview.after, height_px=660), height=680,
+    st.iframe(ui.comparison_slider_html(*display_pair(analysis, preview), height_px=660), height=680,
               alt="Before and after comparison slider")
     st.markdown("Drag across the picture to compare. **This is a simulation**, not a real result: "
                 "ask us how it would look on you after the sessions.")

@@ -177,9 +177,8 @@ def estimate_plan(report: dict, settings: Settings) -> Plan:
     """
     area = float(report.get("treated_area_cm2", 0.0))
     mid = HOURS_MIN + (HOURS_MAX - HOURS_MIN) * min(1.0, max(0.0, (area - 40.0) / 260.0))
-    lo = max(HOURS_MIN, math.floor(mid * 2) / 2 - 0.5)
-    hi = min(HOURS_MAX, lo + 1.0)
-    return Plan(settings.planned_sessions, (lo, hi), WEEKS_BETWEEN_SESSIONS, area)
+    lo = min(HOURS_MAX - 1.0, max(HOURS_MIN, math.floor(mid * 2) / 2 - 0.5))
+    return Plan(settings.planned_sessions, (lo, lo + 1.0), WEEKS_BETWEEN_SESSIONS, area)
 
 
 SCALE_SOURCES = {
@@ -246,6 +245,43 @@ def fit(rgb: np.ndarray, max_side: int = DISPLAY_MAX_SIDE_PX) -> np.ndarray:
     if f >= 1.0:
         return rgb
     return cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+
+
+def display_step(shape: tuple[int, ...], max_side: int = DISPLAY_MAX_SIDE_PX) -> int:
+    """The whole-number reduction factor that brings the long side to at most ``max_side``.
+
+    A whole number keeps block averages aligned, so a part of the photo reduced alone equals
+    the same part of the photo reduced whole (see `shrink_after`)."""
+    return max(1, math.ceil(max(shape[:2]) / max_side))
+
+
+def shrink(rgb: np.ndarray, step: int) -> np.ndarray:
+    """Average ``step`` x ``step`` blocks (a last partial row or column of blocks is dropped)."""
+    if step == 1:
+        return rgb
+    h, w = rgb.shape[:2]
+    return cv2.resize(rgb[: h // step * step, : w // step * step], (w // step, h // step),
+                      interpolation=cv2.INTER_AREA)
+
+
+def shrink_after(before_small: np.ndarray, preview, step: int) -> np.ndarray:
+    """``shrink(preview.after, step)`` computed only where the render can differ from the photo
+    (the treated zone's box and the simulation label), pasted into the reduced before image:
+    a slider change then costs a few ms instead of reducing the whole 12 MP image again."""
+    if step == 1:
+        return preview.after
+    from .compose import label_box
+
+    h, w = preview.after.shape[:2]
+    hb, wb = h // step * step, w // step * step
+    out = before_small.copy()
+    ly0, ly1, lx0, lx1 = label_box((h, w))[:4]
+    for y0, y1, x0, x1 in (tuple(int(v) for v in preview.zones.bbox), (ly0, ly1, lx0, lx1)):
+        ya, xa = y0 // step * step, x0 // step * step
+        yb, xb = min(hb, -(-y1 // step) * step), min(wb, -(-x1 // step) * step)
+        if yb > ya and xb > xa:
+            out[ya // step: yb // step, xa // step: xb // step] = shrink(preview.after[ya:yb, xa:xb], step)
+    return out
 
 
 def encode(rgb: np.ndarray, fmt: str = "PNG", *, quality: int = 90) -> bytes:
