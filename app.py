@@ -211,6 +211,10 @@ def consultant() -> None:
     with st.sidebar:
         values = design_controls(suggested, reason)
     scars = scar_and_hairline_drawing(analysis, values)
+    if values["mode"] == "scars" and scars is None:
+        st.info("Scars only: paint the scars on the photo above (or upload a mask) to see them treated.",
+                icon=":material/brush:")
+        st.stop()
     try:
         settings = ui.make_settings(**values)
         preview = render(analysis, settings, scars=scars)

@@ -216,3 +216,12 @@ def test_two_sessions_at_once_each_get_their_own_correct_result():
         labels, dots = results[i]
         assert dots == expected[i % 2][1]
         assert np.array_equal(labels, expected[i % 2][0])
+
+
+def test_kiosk_takes_a_camera_photo():
+    at = kiosk_to_photo_step()
+    at.camera_input(key="kiosk_camera_0").set_value(("shot.jpg", (SAMPLES / "bald_S001224.jpg").read_bytes(),
+                                                     "image/jpeg")).run()
+    assert not at.exception and not at.error
+    assert at.session_state["kiosk_step"] == "result"
+    assert "After (simulation)" in at.get("iframe")[0].proto.srcdoc

@@ -124,3 +124,14 @@ def test_consultation_sheet_is_one_labelled_pdf_page(preview):
     assert rows["Density"].startswith("80 dots/cm²")
     assert rows["Shade"] == "medium (10:1 dilution)"
     assert "weeks apart" in rows["Sessions"]
+
+
+def test_after_reduced_where_it_changed_equals_the_whole_after_reduced(analysis_of, samples_dir):
+    analysis = analysis_of(samples_dir / "biden.jpg")
+    p = render(analysis, Settings(density_per_cm2=95, shade="dark"))
+    for step in (2, 3):
+        small_before = ui.shrink(p.before, step)
+        fast = ui.shrink_after(small_before, p, step)
+        assert np.array_equal(fast, ui.shrink(p.after, step))
+        assert not np.array_equal(fast, small_before)
+    assert ui.display_step((5222, 2298)) == 4 and ui.display_step((410, 335)) == 1

@@ -83,7 +83,7 @@ def browser():
 
 @pytest.fixture
 def page(browser, server):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1300}, accept_downloads=True)
     pg = ctx.new_page()
     pg.set_default_timeout(90_000)
     pg.requests = []
@@ -249,3 +249,30 @@ def test_two_clients_at_once_each_see_their_own_photo(browser, server, tmp_path)
     pages[0].screenshot(path=str(SHOTS / "two_clients_first.png"))
     for pg in pages:
         pg.context.close()
+
+
+def test_consultant_paints_a_scar_on_the_photo(page, server):
+    """Scars-only mode treats nothing until a scar is painted on the canvas over the photo."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.goto(server)
+    page.get_by_text("Photo from").wait_for()
+    _after_src(page)
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text="Treat").click()
+    page.get_by_role("option", name="Scars only").click()
+    page.get_by_text("Scars only: paint the scars").wait_for()
+    assert page.frame_locator(SLIDER_FRAME).locator("#after").count() == 0
+    canvas = page.locator("canvas.upper-canvas").first
+    canvas.wait_for()
+    box = canvas.bounding_box()
+    x, y = box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.12
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for i in range(1, 15):
+        page.mouse.move(x + i * box["width"] * 0.01, y + i * box["height"] * 0.004)
+    page.mouse.up()
+    _after_src(page)
+    _wait_idle(page)
+    dots = page.locator('[data-testid="stMetric"]').filter(has_text="Dots").inner_text()
+    assert int(dots.split("\n")[-1].replace(",", "")) > 0
+    assert page.locator(ERRORS).count() == 0
+    page.screenshot(path=str(SHOTS / "consultant_scar_painted.png"), full_page=True)
