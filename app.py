@@ -145,10 +145,10 @@ def scar_and_hairline_drawing(analysis: HeadAnalysis, values: dict):
                 stroke_color="rgba(255, 0, 160, 0.6)" if painting else "#ffd400",
                 background_image=small_jpeg, height=small.shape[0], width=small.shape[1],
                 drawing_mode="freedraw" if painting else "point", point_display_radius=5,
-                return_image_data=painting, key="scar_canvas" if painting else "hairline_canvas",
+                key="scar_canvas" if painting else "hairline_canvas",
             )
             if painting:
-                m = ui.mask_from_drawing(result.image_data, shape)
+                m = ui.mask_from_strokes(result.json_data, scale, shape)
                 if m is not None:
                     scar_masks.append(m)
             else:
@@ -287,7 +287,8 @@ KIOSK_CSS = """<style>
  padding: 0.8rem 1.6rem; border-radius: 1rem;}
 [data-testid="stBaseButton-primary"] p, [data-testid="stBaseButton-secondary"] p {font-size: 1.6rem !important;}
 [data-testid="stTab"] p {font-size: 1.4rem !important;}
-.stMarkdown p, .stAlert p {font-size: 1.3rem;}
+[data-testid="stMarkdownContainer"] p {font-size: 1.35rem;}
+[data-testid="stCaptionContainer"] p {font-size: 1.1rem;}
 h1 {font-size: 2.6rem !important;}
 [data-testid="stFileUploaderDropzone"] {min-height: 8rem;}
 </style>"""

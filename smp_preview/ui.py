@@ -395,6 +395,34 @@ def mask_from_drawing(rgba: np.ndarray | None, shape: tuple[int, int]) -> np.nda
     return cv2.resize((a > 0).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
 
 
+def mask_from_strokes(json_data: dict | None, scale: float, shape: tuple[int, int]) -> np.ndarray | None:
+    """A full-size boolean mask of the brush strokes on a canvas showing the photo at ``scale``.
+
+    Reads the strokes from the canvas's JSON (Fabric.js paths: absolute canvas points, moved by
+    the object's position), not from its picture, which includes the photo behind the strokes.
+    """
+    h, w = shape
+    small = np.zeros((max(1, round(h * scale)), max(1, round(w * scale))), np.uint8)
+    for obj in (json_data or {}).get("objects", []):
+        if str(obj.get("type", "")).lower() != "path" or not obj.get("path"):
+            continue
+        pts = np.array([c[-2:] for c in obj["path"] if len(c) >= 3], np.float64)
+        if not len(pts):
+            continue
+        sw = float(obj.get("strokeWidth", 1))
+        lo, hi = pts.min(axis=0) - sw / 2, pts.max(axis=0) + sw / 2
+        size = hi - lo
+        pos = np.array([float(obj.get("left", lo[0])), float(obj.get("top", lo[1]))])
+        for axis, key in ((0, "originX"), (1, "originY")):
+            if obj.get(key) == "center":
+                pos[axis] -= size[axis] / 2
+        pts = pts + (pos - lo)
+        cv2.polylines(small, [np.round(pts).astype(np.int32)], False, 1, max(1, round(sw)), cv2.LINE_8)
+    if not small.any():
+        return None
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+
+
 def points_from_drawing(json_data: dict | None, scale: float) -> list[tuple[float, float]]:
     """Photo-pixel (x, y) of the points placed on a canvas showing the photo at ``scale``."""
     pts = []

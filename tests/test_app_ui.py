@@ -78,6 +78,17 @@ def test_scar_mask_from_a_drawing_is_resized_to_the_photo():
     assert ui.mask_from_drawing(np.zeros((100, 80, 4), np.uint8), (200, 160)) is None
 
 
+def test_scar_mask_from_brush_strokes_follows_the_stroke_in_photo_pixels():
+    stroke = {"type": "path", "left": 14, "top": 44, "strokeWidth": 12, "originX": "left", "originY": "top",
+              "path": [["M", 20, 50], ["Q", 30, 50, 40, 50], ["L", 60, 50]]}
+    m = ui.mask_from_strokes({"objects": [stroke]}, 0.5, (200, 160))
+    assert m.shape == (200, 160)
+    assert m[100, 40:120].all() and not m[100, 10] and not m[130, 80]
+    moved = {**stroke, "left": 34}  # dragged 20 canvas px to the right
+    assert ui.mask_from_strokes({"objects": [moved]}, 0.5, (200, 160))[100, 150]
+    assert ui.mask_from_strokes({"objects": []}, 0.5, (200, 160)) is None
+
+
 def test_points_from_a_drawing_are_in_photo_pixels():
     drawing = {"objects": [{"type": "circle", "left": 95, "top": 45, "radius": 5, "originX": "left",
                             "originY": "top"}, {"type": "path"}]}

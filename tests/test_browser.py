@@ -129,10 +129,11 @@ def test_consultant_uploads_changes_density_and_downloads_the_comparison(page, s
     page.get_by_text("Photo from").wait_for()
     first = _after_src(page)  # the sample renders on opening
     page.locator('[data-testid="stSidebar"]').get_by_text("Upload", exact=True).click()
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(
+    page.locator('[data-testid="stSidebar"] [data-testid="stFileUploaderDropzoneInput"]').set_input_files(
         str(ROOT / "samples" / "balding_A000055.jpg"))
     uploaded = _wait_for_change(page, first)
     _wait_idle(page)
+    page.locator('[data-testid="stSidebar"]').get_by_text("balding_A000055.jpg").wait_for()
     page.screenshot(path=str(SHOTS / "consultant_uploaded.png"), full_page=True)
 
     # move the density slider with the keyboard, as a person can
@@ -146,6 +147,7 @@ def test_consultant_uploads_changes_density_and_downloads_the_comparison(page, s
     dots = page.locator('[data-testid="stMetric"]').filter(has_text="Dots").inner_text()
     assert "Dots" in dots
     page.screenshot(path=str(SHOTS / "consultant_density_changed.png"), full_page=True)
+    area = page.locator('[data-testid="stMetric"]').filter(has_text="Treated area").inner_text()
 
     with page.expect_download() as dl:
         page.get_by_role("button", name="Comparison (PNG)").click()
@@ -159,6 +161,14 @@ def test_consultant_uploads_changes_density_and_downloads_the_comparison(page, s
     page.locator('[data-testid="stImage"]').first.wait_for()
     _wait_idle(page)
     page.screenshot(path=str(SHOTS / "consultant_side_by_side.png"), full_page=True)
+    for view, shot, sign in (("Zoom 100 %", "consultant_zoom.png", "After, 100 % (simulation)"),
+                             ("Timeline", "consultant_timeline.png", "After 5 years (simulation)")):
+        page.get_by_text(view, exact=True).click()
+        page.get_by_text(sign).wait_for()
+        _wait_idle(page)
+        page.screenshot(path=str(SHOTS / shot), full_page=True)
+        # still the uploaded photo, nothing added to the zone by the views
+        assert page.locator('[data-testid="stMetric"]').filter(has_text="Treated area").inner_text() == area
     assert page.locator(ERRORS).count() == 0
     _only_local_requests(page)
 
@@ -235,10 +245,10 @@ def test_two_clients_at_once_each_see_their_own_photo(browser, server, tmp_path)
         pg.get_by_text("Photo from").wait_for()
         _after_src(pg)
         pg.locator('[data-testid="stSidebar"]').get_by_text("Upload", exact=True).click()
-        pg.locator('[data-testid="stFileUploaderDropzoneInput"]').first.wait_for(state="attached")
+        pg.locator('[data-testid="stSidebar"] [data-testid="stFileUploaderDropzoneInput"]').wait_for(state="attached")
         pages.append(pg)
     for pg, p in zip(pages, paths):  # both uploads go out before either is analysed
-        pg.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(p))
+        pg.locator('[data-testid="stSidebar"] [data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(p))
     for pg, p, dots in zip(pages, paths, expected):
         metric = pg.locator('[data-testid="stMetric"]').filter(has_text="Dots")
         deadline = time.time() + 90
