@@ -165,7 +165,7 @@ def scar_and_hairline_drawing(analysis: HeadAnalysis, values: dict):
         if up is not None:
             try:
                 scar_masks.append(ui.mask_from_upload(up.getvalue(), shape))
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a message, never a traceback
                 st.error(ui.consultant_error(exc))
         suggestions = ui.suggest_scars(analysis)
         if suggestions:
@@ -204,7 +204,7 @@ def consultant() -> None:
         data, name = photo_input()
     try:
         analysis = analyse_with_progress(data, name)
-    except Exception as exc:  # PreviewError: specific message; anything else: no traceback
+    except Exception as exc:  # noqa: BLE001 - PreviewError: its specific message; anything else: no traceback
         st.error(ui.consultant_error(exc), icon=":material/error:")
         st.stop()
     suggested, reason = ui.suggest_shade(analysis)
@@ -218,7 +218,7 @@ def consultant() -> None:
     try:
         settings = ui.make_settings(**values)
         preview = render(analysis, settings, scars=scars)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a message, never a traceback
         st.error(ui.consultant_error(exc), icon=":material/error:")
         st.stop()
 
@@ -327,7 +327,7 @@ def kiosk_photo_step() -> None:
             st.session_state["kiosk_step"] = "result"
             st.session_state.pop("kiosk_error", None)
             st.session_state["kiosk_shade"] = ui.suggest_shade(st.session_state["kiosk_analysis"])[0]
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a friendly message, never a traceback
             st.session_state["kiosk_error"] = ui.friendly_error(exc)
         st.session_state["kiosk_nonce"] = nonce + 1  # drop the upload from the widget
         st.rerun()
@@ -354,7 +354,7 @@ def kiosk_result_step() -> None:
         col.caption(ui.PRESET_BLURBS[name])
     try:
         preview = render(analysis, ui.preset_settings(look, base_shade=st.session_state.get("kiosk_shade")))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a friendly message, never a traceback
         title, hint = ui.friendly_error(exc)
         st.error(f"**{title}** {hint}")
         return

@@ -14,7 +14,7 @@ from matplotlib.backends.backend_pdf import FigureCanvasPdf
 from matplotlib.figure import Figure
 
 from .pigment import SHADES
-from .ui import AFTERCARE, Plan, crop, describe_scale_source, density_percent, estimate_plan, fit, head_box
+from .ui import AFTERCARE, Plan, crop, density_percent, describe_scale_source, estimate_plan, fit, head_box
 
 A4_IN = (8.27, 11.69)
 SHEET_IMAGE_MAX_SIDE_PX = 1100
@@ -24,6 +24,10 @@ DISCLAIMER = ("SIMULATION - not a real result. The picture shows what the settin
               "like on this photo; the real result depends on the skin, the artist and the aftercare.")
 
 
+TREATMENTS = {"full": "full scalp (shaved look)", "thinning": "thinning areas", "hairline": "hairline only",
+              "scars": "scars only"}
+
+
 def plan_rows(preview, settings, plan: Plan) -> list[tuple[str, str]]:
     """The plan as (item, value) rows, in the consultant's words."""
     r = preview.report
@@ -31,12 +35,11 @@ def plan_rows(preview, settings, plan: Plan) -> list[tuple[str, str]]:
     dilution = SHADES[shade][0] if shade in SHADES else "custom"
     h0, h1 = plan.hours_per_session
     rows = [
-        ("Treatment", {"full": "full scalp (shaved look)", "thinning": "thinning areas",
-                       "hairline": "hairline only", "scars": "scars only"}.get(settings.mode, settings.mode)),
-        ("Hairline", f"{settings.hairline.replace('_', ' ')}, {settings.hairline_style} edge, "
-                     f"{settings.hairline_height_mm:.0f} mm above the brows"),
-        ("Density", f"{settings.density_per_cm2:.0f} dots/cm² ({density_percent(settings.density_per_cm2):.0f} % "
-                    "of natural)"),
+        ("Treatment", TREATMENTS.get(settings.mode, settings.mode)),
+        ("Hairline", (f"{settings.hairline.replace('_', ' ')}, {settings.hairline_style} edge, "
+                      f"{settings.hairline_height_mm:.0f} mm above the brows")),
+        ("Density", (f"{settings.density_per_cm2:.0f} dots/cm² "
+                     f"({density_percent(settings.density_per_cm2):.0f} % of natural)")),
         ("Dot size", f"{settings.dot_size_mm:.2f} mm"),
         ("Shade", f"{shade} ({dilution} dilution)"),
         ("Sessions", f"{plan.sessions}, {h0:g}-{h1:g} h each"
@@ -88,7 +91,7 @@ def consultation_sheet(preview, settings, *, plan: Plan | None = None, date: _dt
         ax.set_yticks([])
         if i:
             ax.text(0.02, 0.02, "SIMULATION", transform=ax.transAxes, fontsize=10, color="white",
-                    weight="bold", bbox=dict(facecolor="black", alpha=0.7, edgecolor="none", pad=2))
+                    weight="bold", bbox={"facecolor": "black", "alpha": 0.7, "edgecolor": "none", "pad": 2})
     y = img_top - img_h - 0.03
     fig.text(0.06, y, "\n".join(textwrap.wrap(DISCLAIMER, 105)), fontsize=8.5, color="#b00020",
              va="top", weight="bold")

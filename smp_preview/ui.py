@@ -47,15 +47,15 @@ HOURS_MIN, HOURS_MAX = 2.0, 5.0
 WEEKS_BETWEEN_SESSIONS = (3, 4)
 
 AFTERCARE = (
-    "Before each session: a clean scalp, no hair products. Numbing cream is applied about "
-    "30 minutes before; most clients find it less painful than a tattoo.",
+    ("Before each session: a clean scalp, no hair products. Numbing cream is applied about "
+     "30 minutes before; most clients find it less painful than a tattoo."),
     "Some redness and swelling afterwards is normal.",
-    "After each session: no swimming, hot baths or saunas, heavy sweating or direct sun until "
-    "healed; these fade the pigment.",
-    "Fresh dots look darker and larger; after about a week they become smaller and lighter, and "
-    "the colour settles in about a month. The lightening after session 1 is expected.",
-    "Results last about 3-6 years with care (sun protection); pigment lightens without changing "
-    "colour and is restored by a touch-up.",
+    ("After each session: no swimming, hot baths or saunas, heavy sweating or direct sun until "
+     "healed; these fade the pigment."),
+    ("Fresh dots look darker and larger; after about a week they become smaller and lighter, and "
+     "the colour settles in about a month. The lightening after session 1 is expected."),
+    ("Results last about 3-6 years with care (sun protection); pigment lightens without changing "
+     "colour and is restored by a touch-up."),
 )
 
 
@@ -95,7 +95,7 @@ def suggest_shade(analysis) -> tuple[str | None, str]:
         return None, ""
     try:
         out = fn(analysis)
-    except Exception:  # a suggestion must never break the consultation
+    except Exception:  # noqa: BLE001 - a suggestion must never break the consultation
         return None, ""
     reason = ""
     if isinstance(out, tuple):
@@ -121,7 +121,7 @@ def suggest_scars(analysis) -> list[np.ndarray]:
             continue
         try:
             out = fn(analysis)
-        except Exception:
+        except Exception:  # noqa: BLE001 - a suggestion must never break the consultation
             return []
         if out is None:
             return []
@@ -196,12 +196,12 @@ def describe_scale_source(source: str) -> str:
 # --- presets and the timeline ------------------------------------------------------------------
 
 PRESETS = {
-    "natural": dict(density_per_cm2=55.0, dot_size_mm=0.25, hairline="mature", hairline_style="soft",
-                    hairline_height_mm=88.0, shade_step=-1),
-    "fuller": dict(density_per_cm2=80.0, dot_size_mm=0.30, hairline="classic", hairline_style="soft",
-                   hairline_height_mm=80.0, shade_step=0),
-    "bold": dict(density_per_cm2=110.0, dot_size_mm=0.35, hairline="straight", hairline_style="defined",
-                 hairline_height_mm=74.0, shade_step=1),
+    "natural": {"density_per_cm2": 55.0, "dot_size_mm": 0.25, "hairline": "mature", "hairline_style": "soft",
+                "hairline_height_mm": 88.0, "shade_step": -1},
+    "fuller": {"density_per_cm2": 80.0, "dot_size_mm": 0.30, "hairline": "classic", "hairline_style": "soft",
+               "hairline_height_mm": 80.0, "shade_step": 0},
+    "bold": {"density_per_cm2": 110.0, "dot_size_mm": 0.35, "hairline": "straight", "hairline_style": "defined",
+             "hairline_height_mm": 74.0, "shade_step": 1},
 }
 """The kiosk's three looks: a soft, light, receded natural; a full classic; a dense, dark, low
 edge-up. ``shade_step`` moves from the suggested (or medium) shade to lighter or darker."""
@@ -323,7 +323,7 @@ def zoom_box(preview, *, size_px: int = 640) -> tuple[int, int, int, int]:
     """A window of about ``size_px`` (capped by the photo) at full resolution, centred on the
     densest part of the treated zone: for judging the dots at 100 %."""
     h, w = preview.before.shape[:2]
-    y0, y1, x0, x1 = (int(v) for v in preview.zones.bbox)
+    y0, _, x0, _ = (int(v) for v in preview.zones.bbox)
     dens = preview.zones.density
     if dens.size and dens.max() > 0:
         ys, xs = np.nonzero(dens >= dens.max() * 0.99)

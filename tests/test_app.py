@@ -203,7 +203,7 @@ def test_two_sessions_at_once_each_get_their_own_correct_result():
         try:
             barrier.wait(timeout=120)
             results[i] = run(photos[i % 2])
-        except Exception as exc:  # reported in the test's thread
+        except Exception as exc:  # noqa: BLE001 - reported in the test's thread
             results[i] = exc
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(4)]

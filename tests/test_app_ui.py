@@ -116,7 +116,7 @@ def test_consultant_messages_keep_the_pipeline_specifics():
 
 def test_optional_features_degrade_to_nothing():
     assert ui.optional("smp_preview.no_such_module", "x") is None
-    shade, reason = ui.suggest_shade(object())
+    shade, _ = ui.suggest_shade(object())
     assert shade is None or shade in ui.SHADES
     settings = ui.make_settings(density_per_cm2=70.0, hairline_points=((1, 2), (3, 4), (5, 6)), session=None)
     assert settings.density_per_cm2 == 70.0
