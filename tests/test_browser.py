@@ -156,6 +156,11 @@ def test_consultant_uploads_changes_density_and_downloads_the_comparison(page, s
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
     assert dl.value.suggested_filename == "smp-comparison-simulation.png"
     (SHOTS / "downloaded_comparison.png").write_bytes(data)
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Consultation sheet (PDF)").click()
+    pdf = Path(dl.value.path()).read_bytes()
+    assert pdf.startswith(b"%PDF") and b"simulation" in pdf
+    (SHOTS / "consultation_sheet.pdf").write_bytes(pdf)
 
     page.get_by_text("Side by side", exact=True).click()
     page.locator('[data-testid="stImage"]').first.wait_for()
