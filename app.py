@@ -387,6 +387,7 @@ def kiosk() -> None:
         kiosk_photo_step()
     else:
         kiosk_result_step()
+    st.session_state["kiosk_last_active"] = time.time()  # a long analysis is not inactivity
 
 
 if KIOSK:
