@@ -225,3 +225,13 @@ def test_kiosk_takes_a_camera_photo():
     assert not at.exception and not at.error
     assert at.session_state["kiosk_step"] == "result"
     assert "After (simulation)" in at.get("iframe")[0].proto.srcdoc
+
+
+def test_server_config_suits_a_clinic():
+    import tomllib
+
+    cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert cfg["server"] | {"headless": True, "maxUploadSize": 25, "enableXsrfProtection": True,
+                            "enableCORS": True, "fileWatcherType": "none"} == cfg["server"]
+    assert cfg["browser"]["gatherUsageStats"] is False
+    assert cfg["client"]["showErrorDetails"] == "none" and cfg["client"]["toolbarMode"] == "minimal"

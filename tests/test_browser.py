@@ -202,6 +202,10 @@ def test_kiosk_flow_consent_photo_looks_and_clearing(page, server):
     _wait_for_change(page, fuller)
     _wait_idle(page)
     page.screenshot(path=str(SHOTS / "kiosk_bold.png"))
+    page.set_viewport_size({"width": 800, "height": 1280})  # a tablet on a stand
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SHOTS / "kiosk_bold_tablet.png"))
+    page.set_viewport_size({"width": 1400, "height": 1300})
     assert page.locator(ERRORS).count() == 0
     # nothing else on screen: no sidebar, no settings
     assert page.locator('[data-testid="stSidebar"]').count() == 0 or not page.locator(
