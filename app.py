@@ -85,8 +85,7 @@ def photo_input() -> tuple[bytes, str]:
 def design_controls(suggested_shade: str | None, shade_reason: str) -> dict:
     v: dict = {}
     st.subheader("Hairline")
-    templates = list(HAIRLINE_TEMPLATES) + (["drawn"] if ui.supports_hairline_points() else [])
-    v["hairline"] = st.selectbox("Template", templates, key="hairline",
+    v["hairline"] = st.selectbox("Template", HAIRLINE_TEMPLATES, key="hairline",
                                  format_func=lambda t: t.replace("_", " ").capitalize())
     v["hairline_style"] = st.selectbox("Edge", HAIRLINE_STYLES, key="hairline_style")
     v["hairline_height_mm"] = float(st.slider("Height above the brows (mm, along the skin)", 60, 110, 80,
@@ -153,12 +152,13 @@ def scar_and_hairline_drawing(analysis: HeadAnalysis, values: dict):
                     scar_masks.append(m)
             else:
                 points = ui.points_from_drawing(result.json_data, scale)
-                if ui.supports_hairline_points() and values["hairline"] == "drawn" and len(points) >= 3:
-                    values["hairline_points"] = tuple(points)
-                elif points and not ui.supports_hairline_points():
+                if points and not ui.supports_hairline_points():
                     st.info("Drawn hairlines come with the hairline-design update; the template is used for now.")
-                elif points and values["hairline"] != "drawn":
-                    st.caption("Choose the template “Drawn” to use these points.")
+                elif len(points) >= 3:
+                    if st.checkbox("Use these points as the hairline", value=True, key="use_drawn_hairline"):
+                        values["hairline_points"] = tuple(points)
+                elif points:
+                    st.caption("Place at least 3 points, from the left temple to the right.")
         else:
             st.caption("Install streamlit-drawable-canvas to paint scars on the photo; upload a mask meanwhile.")
         up = st.file_uploader("…or upload a scar mask (white = scar)", type=["png", "jpg", "jpeg"], key="scar_upload")

@@ -74,7 +74,7 @@ def main() -> None:
                     try:
                         if after.get_attribute("src", timeout=1000) != old:
                             break
-                    except Exception:  # noqa: BLE001 - the frame is being replaced
+                    except Exception:  # noqa: BLE001, S110 - the frame is being replaced
                         pass
                     page.wait_for_timeout(10)
                 times.append((time.perf_counter() - t) * 1e3)
