@@ -12,6 +12,7 @@ Run with ``streamlit run app.py`` (it opens on a bundled sample photo).
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 
@@ -130,28 +131,33 @@ def scar_and_hairline_drawing(analysis: HeadAnalysis, values: dict):
             st_canvas = None
         memo = st.session_state.get("_canvas_bg")
         if memo is None or memo[0] is not analysis:
-            small = ui.fit(analysis.rgb, 640)
-            memo = (analysis, small, ui.encode(small, "JPEG"))
+            small = ui.fit(analysis.rgb, 520)
+            jpeg = ui.encode(small, "JPEG")
+            memo = (analysis, small, jpeg, hashlib.sha1(jpeg).hexdigest()[:12])
             st.session_state["_canvas_bg"] = memo
-        _, small, small_jpeg = memo
+        _, small, small_jpeg, photo_id = memo  # drawings belong to their photo: keys carry its id
         scale = small.shape[1] / shape[1]
-        tool = st.radio("Draw", ["Scars (paint over them)", "Hairline points (click left to right)"],
-                        horizontal=True, key="draw_tool")
         if st_canvas is not None:
-            painting = tool.startswith("Scars")
-            result = st_canvas(
-                fill_color="rgba(255, 0, 160, 0.35)", stroke_width=12 if painting else 2,
-                stroke_color="rgba(255, 0, 160, 0.6)" if painting else "#ffd400",
-                background_image=small_jpeg, height=small.shape[0], width=small.shape[1],
-                drawing_mode="freedraw" if painting else "point", point_display_radius=5,
-                key="scar_canvas" if painting else "hairline_canvas",
-            )
-            if painting:
-                m = ui.mask_from_strokes(result.json_data, scale, shape)
+            st.caption("Draw with the mouse or a finger; the buttons over each photo undo, redo or clear.")
+            scar_col, line_col = st.columns(2)
+            with scar_col:
+                st.markdown("**Scars**: paint over them")
+                st.write("")  # room for the canvas's own toolbar
+                scar_drawing = st_canvas(
+                    fill_color="rgba(255, 0, 160, 0.35)", stroke_width=12, stroke_color="rgba(255, 0, 160, 0.6)",
+                    background_image=small_jpeg, height=small.shape[0], width=small.shape[1],
+                    drawing_mode="freedraw", key=f"scar_canvas_{photo_id}")
+                m = ui.mask_from_strokes(scar_drawing.json_data, scale, shape)
                 if m is not None:
                     scar_masks.append(m)
-            else:
-                points = ui.points_from_drawing(result.json_data, scale)
+            with line_col:
+                st.markdown("**Hairline**: click points from the left temple to the right")
+                st.write("")
+                line_drawing = st_canvas(
+                    fill_color="#ffd400", stroke_width=2, stroke_color="#ffd400", background_image=small_jpeg,
+                    height=small.shape[0], width=small.shape[1], drawing_mode="point", point_display_radius=5,
+                    key=f"hairline_canvas_{photo_id}")
+                points = ui.points_from_drawing(line_drawing.json_data, scale)
                 if points and not ui.supports_hairline_points():
                     st.info("Drawn hairlines come with the hairline-design update; the template is used for now.")
                 elif len(points) >= 3:

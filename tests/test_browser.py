@@ -8,6 +8,7 @@ Screenshots go to out/screenshots/ (or $SMP_SCREENSHOT_DIR).
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -280,7 +281,7 @@ def test_consultant_paints_a_scar_on_the_photo(page, server):
     page.get_by_role("option", name="Scars only").click()
     page.get_by_text("Scars only: paint the scars").wait_for()
     assert page.frame_locator(SLIDER_FRAME).locator("#after").count() == 0
-    canvas = page.locator("canvas.upper-canvas").first
+    canvas = page.locator("canvas.upper-canvas").nth(0)  # the scar canvas; nth(1) is the hairline's
     canvas.wait_for()
     box = canvas.bounding_box()
     x, y = box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.12
@@ -295,3 +296,15 @@ def test_consultant_paints_a_scar_on_the_photo(page, server):
     assert int(dots.split("\n")[-1].replace(",", "")) > 0
     assert page.locator(ERRORS).count() == 0
     page.screenshot(path=str(SHOTS / "consultant_scar_painted.png"), full_page=True)
+
+    # hairline points clicked on the photo: used when the pipeline takes them, else said so
+    box = page.locator("canvas.upper-canvas").nth(1).bounding_box()
+    for fx in (0.3, 0.5, 0.7):
+        page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * 0.15)
+        page.wait_for_timeout(400)
+    page.get_by_text(re.compile("Drawn hairlines come with|Use these points as the hairline")).wait_for()
+    _wait_idle(page)
+    assert page.locator(ERRORS).count() == 0
+    assert int(page.locator('[data-testid="stMetric"]').filter(has_text="Dots").inner_text().split("\n")[-1]
+               .replace(",", "")) > 0  # the painted scar is still treated
+    page.screenshot(path=str(SHOTS / "consultant_hairline_points.png"), full_page=True)
