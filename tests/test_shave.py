@@ -96,29 +96,21 @@ def test_app_shaved_look_and_design_widgets():
     app = str(Path(__file__).resolve().parents[1] / "app.py")
     at = AppTest.from_file(app, default_timeout=120).run()
     area = next(m for m in at.metric if m.label == "Treated area").value
-    at.checkbox[2].check().run()  # shaved look
-    at.checkbox[0].check().run()  # widow's peak
+    at.checkbox(key="shave").check().run()  # shaved look
+    at.checkbox(key="widows_peak").check().run()
     assert not at.exception and not at.error
     assert next(m for m in at.metric if m.label == "Treated area").value != area
-    next(c for c in at.checkbox if c.label.startswith("Show the designed hairline")).check().run()
-    assert not at.exception and not at.error
 
 
-def test_app_drawn_scar_in_scars_mode():
+def test_app_scars_mode_asks_for_a_scar():
+    """Scars are painted on a canvas (covered by the browser test); without one, the app asks."""
     from pathlib import Path
 
     from streamlit.testing.v1 import AppTest
 
     app = str(Path(__file__).resolve().parents[1] / "app.py")
     at = AppTest.from_file(app, default_timeout=120).run()
-    next(s for s in at.selectbox if s.label == "or a sample photo").set_value("bald_S001224.jpg").run()
-    modes = next(s for s in at.selectbox if s.label == "Treat")
-    modes.set_value("scars").run()
-    assert at.warning, "scars mode without a scar should ask for one"
-    at.text_input[1].input("140,80;195,78").run()  # across the scalp
-    assert not at.exception and not at.error
-    area = next(m for m in at.metric if m.label == "Treated area").value
-    assert area not in ("0 cm²",)
-    at.text_input[1].input("1,2,3").run()
-    assert at.error and not at.exception
-
+    at.selectbox(key="sample").set_value("bald_S001224.jpg").run()
+    at.selectbox(key="mode").set_value("scars").run()
+    assert not at.exception
+    assert at.warning or at.info, "scars mode without a scar should ask for one"
