@@ -175,7 +175,7 @@ def _variant_name(overrides: Mapping[str, Any]) -> str:
     return safe_component("_".join(parts), keep_dots=False) or "variant"
 
 
-def load_preset(path: str | Path, base: Settings = Settings(), *, flags: Mapping[str, Any] | None = None,
+def load_preset(path: str | Path, base: Settings | None = None, *, flags: Mapping[str, Any] | None = None,
                 fmt: str = "png") -> Plan:
     """Read a TOML preset into a `Plan`.
 
@@ -200,7 +200,7 @@ def load_preset(path: str | Path, base: Settings = Settings(), *, flags: Mapping
     table = doc.get("settings", {})
     if not isinstance(table, dict):
         raise BadSetting(f"Preset {path}: settings must be a table.", "Write them under a [settings] header.")
-    settings = settings_with(base, table, where=f"{path} [settings]")
+    settings = settings_with(base or Settings(), table, where=f"{path} [settings]")
     if flags:
         settings = settings_with(settings, flags, where="command line")
     if "grid" in doc and "variants" in doc:
@@ -386,9 +386,9 @@ def _row(task: Mapping, kind: str, variant: str | None, settings: Any, sha: str 
 
 def _error_fields(exc: BaseException) -> dict:
     if isinstance(exc, PreviewError):
-        return dict(status="failed", error_code=exc.code, error=" ".join(str(exc).split()))
+        return {"status": "failed", "error_code": exc.code, "error": " ".join(str(exc).split())}
     text = " ".join(f"{type(exc).__name__}: {exc}".split())
-    return dict(status="failed", error_code=INTERNAL, error=text)
+    return {"status": "failed", "error_code": INTERNAL, "error": text}
 
 
 def failed_rows(task: Mapping, exc: BaseException, sha: str | None = None, timings: dict | None = None) -> list[dict]:
@@ -674,9 +674,12 @@ def plan_tasks(in_dir: Path, out_dir: Path, plan: Plan, previous: Mapping[tuple,
 
 # --------------------------------------------------------------------------- executors
 
-def _init_worker() -> None:
-    os.environ.setdefault("GLOG_minloglevel", "2")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+def _init_worker(threads: int) -> None:
+    """Start a worker process: OpenCV's thread pool sized to its share of the CPUs (no
+    oversubscription when several processes share the cores), then the models, once."""
+    import cv2
+
+    cv2.setNumThreads(threads)
     worker_models()
 
 
@@ -697,7 +700,8 @@ def _run_processes(tasks: list[dict], workers: int, max_attempts: int = 2) -> It
     attempts = {id(t): 0 for t in tasks}
     queue = list(tasks)
     while queue:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker)
+        threads = max(1, len(os.sched_getaffinity(0)) // workers)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(threads,))
         try:
             pending = {pool.submit(process_photo, t): t for t in queue}
             for t in queue:
