@@ -54,6 +54,7 @@ import itertools
 import json
 import os
 import sys
+import threading
 import time
 import tomllib
 import unicodedata
@@ -74,6 +75,16 @@ OUTPUT_FORMATS = ("png", "jpg")
 SHEET_TILE_HEIGHT_PX = 480
 INTERNAL = "internal"
 """error_code of a failure that is the program's fault (retried on every run)."""
+
+
+class UnsafeOutput(PreviewError):
+    """An output path that would leave OUT_DIR (a symbolic link inside it); checked on every run."""
+
+    code = "unsafe_output"
+
+
+RETRIED_CODES = (None, INTERNAL, UnsafeOutput.code)
+"""Failures retried on every run: they are not the photo's fault."""
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -402,6 +413,7 @@ def failed_rows(task: Mapping, exc: BaseException, sha: str | None = None, timin
 
 
 _models_cache = None
+_models_lock = threading.Lock()
 
 
 @contextlib.contextmanager
@@ -430,13 +442,15 @@ def _stderr_to_file() -> Iterator[Path]:
 
 
 def worker_models():
-    """The process-wide models, created once per worker process, quietly."""
+    """The process-wide models, created once per worker process, quietly (one thread at a time:
+    a Dask worker runs several tasks in threads, and file descriptor 2 is the process's)."""
     global _models_cache
-    if _models_cache is None:
-        from .models import get_models
+    with _models_lock:
+        if _models_cache is None:
+            from .models import get_models
 
-        with _stderr_to_file():
-            _models_cache = get_models()
+            with _stderr_to_file():
+                _models_cache = get_models()
     return _models_cache
 
 
@@ -448,9 +462,9 @@ def _read_input(path: Path, name: str) -> bytes:
             load_photo(path, name=name)  # raises TooLarge with its message
         return path.read_bytes()
     except FileNotFoundError:
-        raise UnreadableFile("No such file on this machine.",
-                             "Every worker must see IN_DIR at the same path as the machine that started the batch.",
-                             source=name) from None
+        raise UnreadableFile("No such file here (moved away during the batch?).",
+                             "With --scheduler, every worker must see IN_DIR at the same path as the machine "
+                             "that started the batch.", source=name) from None
     except IsADirectoryError:
         raise UnreadableFile("This is a folder, not a photo.", "", source=name) from None
     except OSError as exc:
@@ -607,7 +621,7 @@ def _is_finished(row: Mapping | None, sha: str | None, settings: Any, outputs: M
         return False
     if row.get("status") == "ok":
         return row.get("outputs") == outputs and all((out_dir / p).is_file() for p in outputs.values())
-    return not retry_failed and row.get("error_code") not in (None, INTERNAL)
+    return not retry_failed and row.get("error_code") not in RETRIED_CODES
 
 
 def _jsonable(settings: Settings) -> dict:
@@ -659,7 +673,7 @@ def plan_tasks(in_dir: Path, out_dir: Path, plan: Plan, previous: Mapping[tuple,
         every = [p for r in renders for p in r["outputs"].values()] + (list(sheet["outputs"].values()) if sheet else [])
         bad = [p for p in every if not _inside(out_dir / p, out_dir)]
         if bad:
-            pre_failed += failed_rows(task, BadSetting(
+            pre_failed += failed_rows(task, UnsafeOutput(
                 f"Output {bad[0]} would land outside {out_dir} (a symbolic link inside it?).",
                 "Remove the link or choose another OUT_DIR.", source=rel.as_posix()), sha)
             continue
@@ -733,6 +747,9 @@ def _dask_client(address: str):
                          "Install it with pip install 'smp-preview[dask]'.") from None
     try:
         client = Client(address, timeout="15s")
+    except ValueError as exc:
+        raise BadSetting(f"--scheduler {address!r} is not a scheduler address ({exc}).",
+                         "Give it as tcp://HOST:PORT (a scheduler listens on port 8786 by default).") from None
     except (OSError, TimeoutError) as exc:
         raise BadSetting(f"Cannot reach the Dask scheduler at {address} ({exc}).",
                          "Start one with `dask scheduler` and workers with `dask worker ADDRESS`, "
@@ -889,7 +906,8 @@ def run_batch(in_dir: str | Path, out_dir: str | Path, plan: Plan, *, workers: i
     result.rows = new_rows
     result.final_rows = _sorted_rows(merged.values())
     result.failed = [r for r in result.final_rows if r["status"] != "ok" and r["input"] in current
-                     and (r["kind"] == "sheet" or (r.get("variant") or "") in variant_names)]
+                     and ((r["kind"] == "sheet" and plan.sheet)
+                          or (r["kind"] == "render" and (r.get("variant") or "") in variant_names))]
     return result
 
 

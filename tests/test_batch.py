@@ -265,6 +265,19 @@ def test_folder_layouts_that_could_overwrite_inputs_are_refused(tmp_path, capsys
     assert "same folder" in err[0] and "inside OUT_DIR" in err[1] and "--scars" in err[2]
 
 
+def test_a_symbolic_link_in_out_dir_cannot_lead_writes_outside(tmp_path, samples_dir):
+    src, out, elsewhere = tmp_path / "in", tmp_path / "out", tmp_path / "elsewhere"
+    (src / "sub").mkdir(parents=True)
+    shutil.copy(samples_dir / "bald_S001224.jpg", src / "sub" / "x.jpg")
+    out.mkdir()
+    elsewhere.mkdir()
+    (out / "sub").symlink_to(elsewhere, target_is_directory=True)
+    assert main(["batch", str(src), str(out), "--workers", "1", "-q"]) == 1
+    (row,) = read_manifest(out / MANIFEST_NAME)
+    assert row["status"] == "failed" and row["error_code"] == "unsafe_output"
+    assert list(elsewhere.iterdir()) == []
+
+
 @pytest.mark.parametrize("text, says", [
     ('[settings]\ndensty = 80\n', "unknown setting 'densty'"),
     ('[settings]\ndot_size = "big"\n', "dot_size = 'big'"),
