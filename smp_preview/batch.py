@@ -694,7 +694,10 @@ def _init_worker(threads: int) -> None:
     import cv2
 
     cv2.setNumThreads(threads)
-    worker_models()
+    try:
+        worker_models()
+    except Exception:  # noqa: BLE001 - raised again per photo, where it becomes a failed row with its message
+        pass
 
 
 def _run_inline(tasks: list[dict]) -> Iterator[tuple[dict, list[dict]]]:
@@ -814,7 +817,13 @@ def _locked(out_dir: Path) -> Iterator[None]:
 def _progress(total: int, enabled: bool):
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="photo", desc="rendering", file=sys.stderr, dynamic_ncols=True,
+    try:  # a terminal that does not say its size (0 x 0) would get no bar at all
+        size = os.get_terminal_size(sys.stderr.fileno())
+        sized = size.columns > 0 and size.lines > 0
+    except (OSError, ValueError):
+        sized = False
+    return tqdm(total=total, unit="photo", desc="rendering", file=sys.stderr, dynamic_ncols=sized,
+                ncols=None if sized else 80, nrows=None if sized else 24,
                 disable=not (enabled and total and sys.stderr.isatty()), smoothing=0.1)
 
 

@@ -156,7 +156,9 @@ def test_killed_run_leaves_no_partial_files_and_resumes(tmp_path, samples_dir, w
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        err = proc.stderr.read().decode()
         proc.stderr.close()
+    assert "photo/s" not in err and "s/photo" not in err and "%|" not in err, "a progress bar was drawn into a pipe"
     done = [r for r in read_manifest(out / MANIFEST_NAME) if r["status"] == "ok"]
     assert 1 <= len(done) < 4, "the run was not killed midway"
     print(f"killed after {len(done)} of 4 photos; temporary files left: {[p.name for p in out.glob('.*.part')]}")
@@ -172,6 +174,32 @@ def test_killed_run_leaves_no_partial_files_and_resumes(tmp_path, samples_dir, w
         f"client_{i}.{k}.png" for i in range(4) for k in ("after", "compare"))
     assert not [p for p in out.rglob("*") if p.name.endswith(".part")], "a temporary file was left behind"
     assert all(out.joinpath(n).stat().st_mtime_ns == t for n, t in first.items()), "finished work was redone"
+
+
+def test_progress_bar_on_a_terminal_shows_count_rate_and_time_left(tmp_path, samples_dir):
+    import pty
+
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(samples_dir / "balding_A000055.jpg", src / "a.jpg")
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "smp_preview.cli", "batch", str(src), str(tmp_path / "out"),
+                             "--workers", "1"], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            stdin=follower, stdout=follower, stderr=follower)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert proc.wait(timeout=120) == 0
+    text = seen.decode(errors="replace")
+    assert "1/1 [" in text and ("photo/s" in text or "s/photo" in text) and "<00:00" in text, text[-500:]
 
 
 def test_preset_variants_and_sheet(tmp_path, samples_dir):
