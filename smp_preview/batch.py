@@ -640,13 +640,17 @@ def plan_tasks(in_dir: Path, out_dir: Path, plan: Plan, previous: Mapping[tuple,
                retry_failed: bool = False) -> tuple[list[dict], list[Path], int, list[dict]]:
     """The tasks to run (one per photo with work left), the photos found, the number of
     outputs skipped as finished, and rows failed before any work (unsafe output paths)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     photos = find_photos(in_dir, out_dir)
     stems = output_stems(photos)
+    with ThreadPoolExecutor(max_workers=4) as pool:  # reading dominates; hashlib releases the GIL
+        hashes = dict(zip(photos, pool.map(sha256_file, [in_dir / rel for rel in photos])))
     tasks, pre_failed, skipped = [], [], 0
     ext = plan.fmt
     for rel in photos:
         src = in_dir / rel
-        sha = sha256_file(src)
+        sha = hashes[rel]
         stem = stems[rel]
         renders = []
         for v in plan.variants:
