@@ -704,15 +704,18 @@ def _init_worker(threads: int) -> None:
         pass
 
 
-def _run_inline(tasks: list[dict]) -> Iterator[tuple[dict, list[dict]]]:
+Emit = Callable[[dict, list[dict]], None]
+
+
+def _run_inline(tasks: list[dict], emit: Emit) -> None:
     for task in tasks:
-        yield task, process_photo(task)
+        emit(task, process_photo(task))
 
 
-def _run_processes(tasks: list[dict], workers: int, max_attempts: int = 2) -> Iterator[tuple[dict, list[dict]]]:
+def _run_processes(tasks: list[dict], workers: int, emit: Emit, max_attempts: int = 2) -> None:
     """Tasks on a pool of spawned processes (MediaPipe holds threads, so no fork); a pool broken
     by a crashing worker is replaced and its unfinished tasks resubmitted, at most ``max_attempts``
-    times each."""
+    times each. On an interrupt, the photos already running are finished and reported first."""
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
@@ -720,9 +723,22 @@ def _run_processes(tasks: list[dict], workers: int, max_attempts: int = 2) -> It
     ctx = multiprocessing.get_context("spawn")
     attempts = {id(t): 0 for t in tasks}
     queue = list(tasks)
+
+    def report(fut, task) -> None:
+        try:
+            emit(task, fut.result())
+        except BrokenProcessPool:
+            if attempts[id(task)] >= max_attempts:
+                emit(task, failed_rows(task, RuntimeError("a worker process died while rendering this photo")))
+            else:
+                queue.append(task)
+        except Exception as exc:  # noqa: BLE001 - e.g. results that cannot be pickled
+            emit(task, failed_rows(task, exc))
+
     while queue:
         threads = max(1, len(os.sched_getaffinity(0)) // workers)
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(threads,))
+        pending: dict = {}
         try:
             pending = {pool.submit(process_photo, t): t for t in queue}
             for t in queue:
@@ -731,17 +747,13 @@ def _run_processes(tasks: list[dict], workers: int, max_attempts: int = 2) -> It
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
-                    task = pending.pop(fut)
-                    try:
-                        yield task, fut.result()
-                    except BrokenProcessPool:
-                        if attempts[id(task)] >= max_attempts:
-                            yield task, failed_rows(task, RuntimeError(
-                                "a worker process died while rendering this photo"))
-                        else:
-                            queue.append(task)
-                    except Exception as exc:  # noqa: BLE001 - e.g. results that cannot be pickled
-                        yield task, failed_rows(task, exc)
+                    report(fut, pending.pop(fut))
+        except KeyboardInterrupt:
+            pool.shutdown(wait=True, cancel_futures=True)
+            for fut, task in pending.items():
+                if fut.done() and not fut.cancelled() and fut.exception() is None:
+                    emit(task, fut.result())
+            raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -774,7 +786,7 @@ def _can_reach(in_dir: str, out_dir: str) -> bool:
     return os.path.isdir(in_dir) and os.path.isdir(out_dir) and os.access(out_dir, os.W_OK)
 
 
-def _run_dask(tasks: list[dict], address: str, in_dir: Path, out_dir: Path) -> Iterator[tuple[dict, list[dict]]]:
+def _run_dask(tasks: list[dict], address: str, in_dir: Path, out_dir: Path, emit: Emit) -> None:
     """One task per photo on an existing Dask distributed cluster."""
     from distributed import as_completed
 
@@ -786,13 +798,22 @@ def _run_dask(tasks: list[dict], address: str, in_dir: Path, out_dir: Path) -> I
             raise BadSetting(f"Dask worker(s) {', '.join(blind)} cannot see {in_dir} and write to {out_dir}.",
                              "Put both folders on storage every worker mounts at the same path.")
         futures = {client.submit(process_photo, t, pure=False): t for t in tasks}
+        reported = set()
         try:
             for fut in as_completed(futures):
                 task = futures[fut]
+                reported.add(fut.key)
                 try:
-                    yield task, fut.result()
+                    rows = fut.result()
                 except Exception as exc:  # noqa: BLE001 - e.g. the worker died (KilledWorker)
-                    yield task, failed_rows(task, exc)
+                    rows = failed_rows(task, exc)
+                emit(task, rows)
+        except KeyboardInterrupt:
+            client.cancel([f for f in futures if f.status == "pending"])
+            for fut, task in futures.items():
+                if fut.key not in reported and fut.status == "finished":
+                    emit(task, fut.result())
+            raise
         finally:
             client.cancel(list(futures))
     finally:
@@ -878,38 +899,39 @@ def run_batch(in_dir: str | Path, out_dir: str | Path, plan: Plan, *, workers: i
         tasks, photos, skipped, pre_failed = plan_tasks(in_dir, out_dir, plan, previous, force=force,
                                                         retry_failed=retry_failed)
         result.photos, result.skipped_outputs = len(photos), skipped
-        if scheduler:
-            runner = _run_dask(tasks, scheduler, in_dir, out_dir) if tasks else iter(())
-        else:
-            n = workers or len(os.sched_getaffinity(0))
-            n = max(1, min(n, len(tasks)))
-            runner = _run_inline(tasks) if n == 1 else _run_processes(tasks, n)
         bar = _progress(len(tasks), progress)
         new_rows = list(pre_failed)
+        failures = [len(pre_failed)]
         try:
             with open(manifest, "a", encoding="utf-8") as log:
+
+                def emit(task: dict, rows: list[dict]) -> None:
+                    for row in rows:
+                        log.write(json.dumps(row, ensure_ascii=False) + "\n")
+                        if on_row:
+                            on_row(row)
+                    log.flush()
+                    os.fsync(log.fileno())
+                    new_rows.extend(rows)
+                    result.rendered_photos += 1
+                    failures[0] += sum(r["status"] != "ok" for r in rows)
+                    if failures[0]:
+                        bar.set_postfix(failed=failures[0], refresh=False)
+                    bar.update(1)
+
                 for row in pre_failed:
                     log.write(json.dumps(row, ensure_ascii=False) + "\n")
                 try:
-                    for task, rows in runner:
-                        for row in rows:
-                            log.write(json.dumps(row, ensure_ascii=False) + "\n")
-                            if on_row:
-                                on_row(row)
-                        log.flush()
-                        os.fsync(log.fileno())
-                        new_rows.extend(rows)
-                        result.rendered_photos += 1
-                        bar.update(1)
-                        nfail = sum(r["status"] != "ok" for r in new_rows)
-                        if nfail:
-                            bar.set_postfix(failed=nfail, refresh=False)
+                    if tasks and scheduler:
+                        _run_dask(tasks, scheduler, in_dir, out_dir, emit)
+                    elif tasks:
+                        n = max(1, min(workers or len(os.sched_getaffinity(0)), len(tasks)))
+                        if n == 1:
+                            _run_inline(tasks, emit)
+                        else:
+                            _run_processes(tasks, n, emit)
                 except KeyboardInterrupt:
                     result.interrupted = True
-                finally:
-                    close = getattr(runner, "close", None)
-                    if close:
-                        close()
         finally:
             bar.close()
         merged = {**previous, **latest_rows(new_rows)}
@@ -959,6 +981,26 @@ def split_flags(args: argparse.Namespace) -> tuple[argparse.Namespace, dict[str,
     return plain, given
 
 
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a service manager or `timeout` stopping the batch) ends it like Ctrl-C: the
+    workers are stopped and the manifest is written."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
 def cli_batch(args: argparse.Namespace, settings_from_args: Callable[[argparse.Namespace], Settings]) -> int:
     """The ``smp-preview batch`` command (argparse glue in `smp_preview.cli`)."""
     plain, given = split_flags(args)
@@ -971,9 +1013,10 @@ def cli_batch(args: argparse.Namespace, settings_from_args: Callable[[argparse.N
         plan = Plan((Variant(None, settings_from_args(plain)),), fmt=plain.format)
     if plain.workers is not None and plain.workers < 1:
         raise BadSetting(f"--workers {plain.workers}: at least one worker is needed.", "Give --workers 1 or more.")
-    result = run_batch(plain.in_dir, plain.out_dir, plan, workers=plain.workers, scheduler=plain.scheduler,
-                       manifest=plain.manifest, force=plain.force, retry_failed=plain.retry_failed,
-                       progress=not plain.quiet)
+    with _terminate_as_interrupt():
+        result = run_batch(plain.in_dir, plain.out_dir, plan, workers=plain.workers, scheduler=plain.scheduler,
+                           manifest=plain.manifest, force=plain.force, retry_failed=plain.retry_failed,
+                           progress=not plain.quiet)
     now_failed = [r for r in result.rows if r["status"] != "ok"]
     for r in now_failed:
         print(f"failed: {r['error']}" if r["input"] in (r["error"] or "") else f"failed: {r['input']}: {r['error']}",

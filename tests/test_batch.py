@@ -176,6 +176,28 @@ def test_killed_run_leaves_no_partial_files_and_resumes(tmp_path, samples_dir, w
     assert all(out.joinpath(n).stat().st_mtime_ns == t for n, t in first.items()), "finished work was redone"
 
 
+def test_terminated_run_reports_the_photos_it_finished(tmp_path, samples_dir):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for i, name in enumerate(SMALL + SMALL):
+        shutil.copy(samples_dir / name, src / f"client_{i}.jpg")
+    proc = subprocess.Popen([sys.executable, "-m", "smp_preview.cli", "batch", str(src), str(out), "--workers", "2"],
+                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90
+    while not list(out.glob("*.after.png")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.terminate()  # as a service manager or `timeout` stops a job
+    err = proc.communicate(timeout=120)[1]
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    rows = read_manifest(out / MANIFEST_NAME)
+    assert 1 <= len(rows) < 6
+    listed = {p for r in rows for p in r["outputs"].values()}
+    assert {p.name for p in out.glob("*.png")} == listed, "photos finished while stopping are in the manifest"
+    assert main(["batch", str(src), str(out), "--workers", "1", "-q"]) == 0
+    assert len(read_manifest(out / MANIFEST_NAME)) == 6
+
+
 def test_progress_bar_on_a_terminal_shows_count_rate_and_time_left(tmp_path, samples_dir):
     import pty
 
