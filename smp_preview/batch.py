@@ -124,7 +124,20 @@ SETTING_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
 }
 """Keys a preset (or a variant) may set: the render flags' names, dashes or underscores."""
 
-_FIELD_KEYS = {field_name: (field_name, conv) for field_name, conv in SETTING_KEYS.values()}
+
+
+def _field_keys() -> dict[str, tuple[str, Callable[[Any], Any]]]:
+    """Every `Settings` field by its own name (fields added later included), converted by the
+    type its annotation names."""
+    import dataclasses
+
+    keys = {}
+    for f in dataclasses.fields(Settings):
+        t = str(f.type)
+        conv = _float if "float" in t else _int if "int" in t else str
+        keys[f.name] = (f.name, _opt(conv) if "None" in t else conv)
+    keys.update({name: (name, conv) for name, conv in SETTING_KEYS.values()})
+    return keys
 
 
 def settings_with(base: Settings, overrides: Mapping[str, Any], *, where: str = "settings") -> Settings:
@@ -135,10 +148,11 @@ def settings_with(base: Settings, overrides: Mapping[str, Any], *, where: str = 
     changes: dict[str, Any] = {}
     for key, value in overrides.items():
         k = str(key).replace("-", "_")
-        spec = SETTING_KEYS.get(k) or _FIELD_KEYS.get(k)
+        spec = SETTING_KEYS.get(k) or _field_keys().get(k)
         if spec is None:
             raise BadSetting(f"{where}: unknown setting {key!r}.",
-                             f"Use one of: {', '.join(k.replace('_', '-') for k in SETTING_KEYS)}.")
+                             f"Use one of: {', '.join(k.replace('_', '-') for k in SETTING_KEYS)} "
+                             "(or a Settings field name).")
         name, conv = spec
         try:
             changes[name] = conv(value)
@@ -186,12 +200,13 @@ def _variant_name(overrides: Mapping[str, Any]) -> str:
     return safe_component("_".join(parts), keep_dots=False) or "variant"
 
 
-def load_preset(path: str | Path, base: Settings | None = None, *, flags: Mapping[str, Any] | None = None,
-                fmt: str = "png") -> Plan:
+def load_preset(path: str | Path, base: Settings | None = None, *, flags: Settings | None = None,
+                flag_fields: Iterable[str] = (), fmt: str = "png") -> Plan:
     """Read a TOML preset into a `Plan`.
 
-    Precedence, lowest first: ``base`` (the defaults), the preset's ``[settings]``, the render
-    flags given on the command line (``flags``, by flag name), then each variant's own keys.
+    Precedence, lowest first: ``base`` (the defaults), the preset's ``[settings]``, the fields
+    ``flag_fields`` of ``flags`` (the settings of the render flags given on the command line),
+    then each variant's own keys.
     """
     path = Path(path)
     try:
@@ -212,8 +227,8 @@ def load_preset(path: str | Path, base: Settings | None = None, *, flags: Mappin
     if not isinstance(table, dict):
         raise BadSetting(f"Preset {path}: settings must be a table.", "Write them under a [settings] header.")
     settings = settings_with(base or Settings(), table, where=f"{path} [settings]")
-    if flags:
-        settings = settings_with(settings, flags, where="command line")
+    if flags is not None and flag_fields:
+        settings = settings_with(settings, {f: getattr(flags, f) for f in flag_fields}, where="command line")
     if "grid" in doc and "variants" in doc:
         raise BadSetting(f"Preset {path} has both [grid] and [[variants]].", "Use one of them.")
     variants: list[Variant] = []
@@ -472,9 +487,11 @@ def _read_input(path: Path, name: str) -> bytes:
                              source=name) from None
 
 
-def _report_fields(report: Mapping) -> dict:
-    return {k: report.get(k) for k in ("px_per_mm", "scale_source", "dot_count", "density_per_cm2",
-                                       "treated_area_cm2", "width_px", "height_px")}
+def _report_fields(preview) -> dict:
+    fields = {k: preview.report.get(k) for k in ("px_per_mm", "scale_source", "dot_count", "density_per_cm2",
+                                                 "treated_area_cm2")}
+    fields["height_px"], fields["width_px"] = (int(n) for n in preview.after.shape[:2])
+    return fields
 
 
 def _ms(t0: float) -> float:
@@ -532,7 +549,7 @@ def process_photo(task: Mapping) -> list[dict]:
                     write_image(target, p.after if kind == "after" else p.comparison())
                 tm["write"] = _ms(t4)
                 rows.append(_row(task, "render", r["variant"], r["settings"], sha, outputs=dict(r["outputs"]),
-                                 timings_ms=tm, **_report_fields(p.report)))
+                                 timings_ms=tm, **_report_fields(p)))
             afters.append((r["variant"] or "", settings, p.after))
         except Exception as exc:  # noqa: BLE001
             if r["write"]:
@@ -965,20 +982,47 @@ def mark_flag_defaults(parser: argparse.ArgumentParser, add_arguments: Callable[
     """Wrap the defaults of the flags ``add_arguments`` adds to ``parser`` in `FlagDefault`."""
     probe = argparse.ArgumentParser(add_help=False)
     add_arguments(probe)
-    parser.set_defaults(**{k: FlagDefault(v) for k, v in vars(probe.parse_args([])).items()})
+    defaults = vars(probe.parse_args([]))
+    parser.set_defaults(_render_flags=defaults, **{k: FlagDefault(v) for k, v in defaults.items()})
 
 
-def split_flags(args: argparse.Namespace) -> tuple[argparse.Namespace, dict[str, Any]]:
-    """(args with defaults unwrapped, the render flags given explicitly by name)."""
-    plain, given = argparse.Namespace(), {}
+def split_flags(args: argparse.Namespace) -> tuple[argparse.Namespace, argparse.Namespace, dict[str, Any]]:
+    """(args with defaults unwrapped, the same with every render flag at its default, the render
+    flags given explicitly by name)."""
+    flag_defaults = dict(getattr(args, "_render_flags", {}))
+    plain, defaults, given = argparse.Namespace(), argparse.Namespace(), {}
     for k, v in vars(args).items():
-        if isinstance(v, FlagDefault):
-            setattr(plain, k, v.value)
-        else:
-            setattr(plain, k, v)
-            if k in SETTING_KEYS:
-                given[k] = v
-    return plain, given
+        if k == "_render_flags":
+            continue
+        value = v.value if isinstance(v, FlagDefault) else v
+        setattr(plain, k, value)
+        setattr(defaults, k, flag_defaults.get(k, value))
+        if k in flag_defaults and not isinstance(v, FlagDefault):
+            given[k] = v
+    return plain, defaults, given
+
+
+def flag_fields(given: Mapping[str, Any], defaults: argparse.Namespace,
+                settings_from_args: Callable[[argparse.Namespace], Settings]) -> set[str]:
+    """The `Settings` fields that the render flags in ``given`` set: known flags by their table,
+    others (flags added later) by what they change in ``settings_from_args``."""
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(Settings)}
+    s0 = settings_from_args(defaults)
+    out: set[str] = set()
+    for dest, value in given.items():
+        if dest in SETTING_KEYS:
+            out.add(SETTING_KEYS[dest][0])
+            continue
+        if dest in names:
+            out.add(dest)
+            continue
+        ns = argparse.Namespace(**vars(defaults))
+        setattr(ns, dest, value)
+        s1 = settings_from_args(ns)
+        out |= {n for n in names if getattr(s1, n) != getattr(s0, n)}
+    return out
 
 
 @contextlib.contextmanager
@@ -1003,12 +1047,13 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 def cli_batch(args: argparse.Namespace, settings_from_args: Callable[[argparse.Namespace], Settings]) -> int:
     """The ``smp-preview batch`` command (argparse glue in `smp_preview.cli`)."""
-    plain, given = split_flags(args)
+    plain, defaults, given = split_flags(args)
     if plain.scars is not None:
         raise BadSetting("--scars is not available in batch: a scar mask belongs to one photo.",
                          "Render photos with scars one by one with `smp-preview render --scars`.")
     if plain.preset is not None:
-        plan = load_preset(plain.preset, flags=given, fmt=plain.format)
+        plan = load_preset(plain.preset, flags=settings_from_args(plain),
+                           flag_fields=flag_fields(given, defaults, settings_from_args), fmt=plain.format)
     else:
         plan = Plan((Variant(None, settings_from_args(plain)),), fmt=plain.format)
     if plain.workers is not None and plain.workers < 1:

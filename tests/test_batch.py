@@ -344,6 +344,32 @@ def test_bad_presets_say_what_is_wrong(tmp_path, text, says):
     assert says in str(e.value) and str(p) in str(e.value) and "\n" not in str(e.value)
 
 
+def test_flags_given_override_the_preset_even_at_their_default_or_added_later(tmp_path):
+    import argparse
+
+    from smp_preview.batch import flag_fields, mark_flag_defaults, split_flags
+    from smp_preview.cli import add_settings_arguments, settings_from_args
+
+    def add(p):  # the render flags plus one another helper might add one day
+        add_settings_arguments(p)
+        p.add_argument("--seed-offset", type=int, default=0)
+
+    def to_settings(a):
+        s = settings_from_args(a)
+        return s.replace(seed=s.seed + a.seed_offset)
+
+    parser = argparse.ArgumentParser()
+    add(parser)
+    mark_flag_defaults(parser, add)
+    plain, defaults, given = split_flags(parser.parse_args(["--seed-offset", "5", "--shade", "medium"]))
+    assert given == {"seed_offset": 5, "shade": "medium"} and plain.density == "80.0"
+    preset = tmp_path / "p.toml"
+    preset.write_text('[settings]\nseed = 2\nshade = "dark"\ndensity = "60%"\n')
+    plan = load_preset(preset, flags=to_settings(plain), flag_fields=flag_fields(given, defaults, to_settings))
+    s = plan.variants[0].settings
+    assert (s.shade, s.seed, s.density_per_cm2) == ("medium", 5, 60.0)
+
+
 def test_a_manifest_line_cut_by_a_kill_is_ignored(tmp_path):
     m = tmp_path / "m.jsonl"
     good = {"input": "a.jpg", "kind": "render", "status": "ok"}
