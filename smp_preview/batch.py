@@ -103,6 +103,16 @@ def _int(v):
     return int(v)
 
 
+def _bool(v):
+    if not isinstance(v, bool):
+        raise ValueError
+    return v
+
+
+def _same(v):
+    return v
+
+
 def _opt(conv):
     return lambda v: None if v is None else conv(v)
 
@@ -134,7 +144,12 @@ def _field_keys() -> dict[str, tuple[str, Callable[[Any], Any]]]:
     keys = {}
     for f in dataclasses.fields(Settings):
         t = str(f.type)
-        conv = _float if "float" in t else _int if "int" in t else str
+        if "bool" in t:
+            conv = _bool
+        elif any(c in t for c in ("tuple", "list", "dict", "Sequence")):
+            conv = _same  # Settings checks and converts these itself
+        else:
+            conv = _float if "float" in t else _int if "int" in t else str
         keys[f.name] = (f.name, _opt(conv) if "None" in t else conv)
     keys.update({name: (name, conv) for name, conv in SETTING_KEYS.values()})
     return keys
@@ -1051,6 +1066,9 @@ def cli_batch(args: argparse.Namespace, settings_from_args: Callable[[argparse.N
     if plain.scars is not None:
         raise BadSetting("--scars is not available in batch: a scar mask belongs to one photo.",
                          "Render photos with scars one by one with `smp-preview render --scars`.")
+    if getattr(plain, "hairline_points", None):
+        raise BadSetting("--hairline-points is not available in batch: the points are pixels of one photo.",
+                         "Use a hairline template (--hairline), or render that photo with `smp-preview render`.")
     if plain.preset is not None:
         plan = load_preset(plain.preset, flags=settings_from_args(plain),
                            flag_fields=flag_fields(given, defaults, settings_from_args), fmt=plain.format)
