@@ -724,11 +724,26 @@ def plan_tasks(in_dir: Path, out_dir: Path, plan: Plan, previous: Mapping[tuple,
 
 # --------------------------------------------------------------------------- executors
 
+def _exit_with_parent(parent_pid: int) -> None:
+    """End this worker soon after the batch that started it is gone (killed with SIGKILL, say):
+    the pool's queues would otherwise keep it waiting for ever."""
+    while os.getppid() == parent_pid:
+        time.sleep(1.0)
+    os._exit(1)
+
+
 def _init_worker(threads: int) -> None:
     """Start a worker process: OpenCV's thread pool sized to its share of the CPUs (no
     oversubscription when several processes share the cores), then the models, once."""
+    import signal
+
     import cv2
 
+    # Ctrl-C (and a SIGTERM sent to the whole group) reaches the workers too: the parent decides,
+    # finishing the photos in progress; a worker left alone ends when the parent's pipe closes.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     cv2.setNumThreads(threads)
     try:
         worker_models()
@@ -737,17 +752,22 @@ def _init_worker(threads: int) -> None:
 
 
 Emit = Callable[[dict, list[dict]], None]
+POLL_S = 0.25
+"""How often a waiting batch looks whether it was asked to stop."""
 
 
-def _run_inline(tasks: list[dict], emit: Emit) -> None:
+def _run_inline(tasks: list[dict], emit: Emit, stop: threading.Event) -> None:
     for task in tasks:
+        if stop.is_set():
+            return
         emit(task, process_photo(task))
 
 
-def _run_processes(tasks: list[dict], workers: int, emit: Emit, max_attempts: int = 2) -> None:
+def _run_processes(tasks: list[dict], workers: int, emit: Emit, stop: threading.Event, max_attempts: int = 2) -> None:
     """Tasks on a pool of spawned processes (MediaPipe holds threads, so no fork); a pool broken
     by a crashing worker is replaced and its unfinished tasks resubmitted, at most ``max_attempts``
-    times each. On an interrupt, the photos already running are finished and reported first."""
+    times each. When ``stop`` is set, photos not started are dropped and those running are
+    finished and reported."""
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
@@ -757,6 +777,8 @@ def _run_processes(tasks: list[dict], workers: int, emit: Emit, max_attempts: in
     queue = list(tasks)
 
     def report(fut, task) -> None:
+        if fut.cancelled():
+            return
         try:
             emit(task, fut.result())
         except BrokenProcessPool:
@@ -767,25 +789,21 @@ def _run_processes(tasks: list[dict], workers: int, emit: Emit, max_attempts: in
         except Exception as exc:  # noqa: BLE001 - e.g. results that cannot be pickled
             emit(task, failed_rows(task, exc))
 
-    while queue:
+    while queue and not stop.is_set():
         threads = max(1, len(os.sched_getaffinity(0)) // workers)
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(threads,))
-        pending: dict = {}
         try:
             pending = {pool.submit(process_photo, t): t for t in queue}
             for t in queue:
                 attempts[id(t)] += 1
             queue = []
             while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                if stop.is_set():
+                    for fut in pending:
+                        fut.cancel()  # those not started; the running ones finish
+                done, _ = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
                 for fut in done:
                     report(fut, pending.pop(fut))
-        except KeyboardInterrupt:
-            pool.shutdown(wait=True, cancel_futures=True)
-            for fut, task in pending.items():
-                if fut.done() and not fut.cancelled() and fut.exception() is None:
-                    emit(task, fut.result())
-            raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -818,9 +836,12 @@ def _can_reach(in_dir: str, out_dir: str) -> bool:
     return os.path.isdir(in_dir) and os.path.isdir(out_dir) and os.access(out_dir, os.W_OK)
 
 
-def _run_dask(tasks: list[dict], address: str, in_dir: Path, out_dir: Path, emit: Emit) -> None:
-    """One task per photo on an existing Dask distributed cluster."""
-    from distributed import as_completed
+def _run_dask(tasks: list[dict], address: str, in_dir: Path, out_dir: Path, emit: Emit,
+              stop: threading.Event) -> None:
+    """One task per photo on an existing Dask distributed cluster. When ``stop`` is set, the
+    photos not finished are cancelled (one that was running may still write its files, without a
+    manifest row: the next run renders it again)."""
+    from distributed import wait
 
     client = _dask_client(address)
     try:
@@ -829,25 +850,20 @@ def _run_dask(tasks: list[dict], address: str, in_dir: Path, out_dir: Path, emit
         if blind:
             raise BadSetting(f"Dask worker(s) {', '.join(blind)} cannot see {in_dir} and write to {out_dir}.",
                              "Put both folders on storage every worker mounts at the same path.")
-        futures = {client.submit(process_photo, t, pure=False): t for t in tasks}
-        reported = set()
+        pending = {client.submit(process_photo, t, pure=False): t for t in tasks}
         try:
-            for fut in as_completed(futures):
-                task = futures[fut]
-                reported.add(fut.key)
-                try:
-                    rows = fut.result()
-                except Exception as exc:  # noqa: BLE001 - e.g. the worker died (KilledWorker)
-                    rows = failed_rows(task, exc)
-                emit(task, rows)
-        except KeyboardInterrupt:
-            client.cancel([f for f in futures if f.status == "pending"])
-            for fut, task in futures.items():
-                if fut.key not in reported and fut.status == "finished":
-                    emit(task, fut.result())
-            raise
+            while pending and not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    wait(list(pending), timeout=POLL_S, return_when="FIRST_COMPLETED")
+                for fut in [f for f in pending if f.done()]:
+                    task = pending.pop(fut)
+                    try:
+                        rows = fut.result()
+                    except Exception as exc:  # noqa: BLE001 - e.g. the worker died (KilledWorker)
+                        rows = failed_rows(task, exc)
+                    emit(task, rows)
         finally:
-            client.cancel(list(futures))
+            client.cancel(list(pending))
     finally:
         client.close()
 
@@ -905,7 +921,7 @@ def check_folders(in_dir: Path, out_dir: Path, manifest: Path | None = None) -> 
 def run_batch(in_dir: str | Path, out_dir: str | Path, plan: Plan, *, workers: int | None = None,
               scheduler: str | None = None, manifest: str | Path | None = None, force: bool = False,
               retry_failed: bool = False, progress: bool = True,
-              on_row: Callable[[dict], None] | None = None) -> BatchResult:
+              on_row: Callable[[dict], None] | None = None, stop: threading.Event | None = None) -> BatchResult:
     """Render every photo under ``in_dir`` into ``out_dir`` as ``plan`` says.
 
     Parameters
@@ -917,7 +933,10 @@ def run_batch(in_dir: str | Path, out_dir: str | Path, plan: Plan, *, workers: i
     force : render finished outputs again.
     retry_failed : retry photos that failed because of the photo, though their bytes are unchanged.
     progress : show a progress bar (only ever on a terminal).
+    on_row : called with every manifest row as it is written.
+    stop : set it (from a signal handler, another thread) to stop after the photos in progress.
     """
+    stop = stop or threading.Event()
     in_dir, out_dir = Path(in_dir), Path(out_dir)
     manifest = Path(manifest) if manifest is not None else out_dir / MANIFEST_NAME
     check_folders(in_dir, out_dir, manifest)
@@ -955,15 +974,16 @@ def run_batch(in_dir: str | Path, out_dir: str | Path, plan: Plan, *, workers: i
                     log.write(json.dumps(row, ensure_ascii=False) + "\n")
                 try:
                     if tasks and scheduler:
-                        _run_dask(tasks, scheduler, in_dir, out_dir, emit)
+                        _run_dask(tasks, scheduler, in_dir, out_dir, emit, stop)
                     elif tasks:
                         n = max(1, min(workers or len(os.sched_getaffinity(0)), len(tasks)))
                         if n == 1:
-                            _run_inline(tasks, emit)
+                            _run_inline(tasks, emit, stop)
                         else:
-                            _run_processes(tasks, n, emit)
+                            _run_processes(tasks, n, emit, stop)
                 except KeyboardInterrupt:
-                    result.interrupted = True
+                    stop.set()
+                result.interrupted = stop.is_set()
         finally:
             bar.close()
         merged = {**previous, **latest_rows(new_rows)}
@@ -1041,23 +1061,27 @@ def flag_fields(given: Mapping[str, Any], defaults: argparse.Namespace,
 
 
 @contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a service manager or `timeout` stopping the batch) ends it like Ctrl-C: the
-    workers are stopped and the manifest is written."""
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """Ctrl-C or SIGTERM (a service manager, `timeout`) asks the batch to stop: photos not started
+    are dropped, those running finish and are recorded. A second Ctrl-C stops at once."""
     import signal
 
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
+    def ask(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("\nstopping after the photos in progress (Ctrl-C again to stop now)", file=sys.stderr, flush=True)
 
-    old = signal.signal(signal.SIGTERM, interrupt)
+    old = {sig: signal.signal(sig, ask) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 def cli_batch(args: argparse.Namespace, settings_from_args: Callable[[argparse.Namespace], Settings]) -> int:
@@ -1076,10 +1100,11 @@ def cli_batch(args: argparse.Namespace, settings_from_args: Callable[[argparse.N
         plan = Plan((Variant(None, settings_from_args(plain)),), fmt=plain.format)
     if plain.workers is not None and plain.workers < 1:
         raise BadSetting(f"--workers {plain.workers}: at least one worker is needed.", "Give --workers 1 or more.")
-    with _terminate_as_interrupt():
+    stop = threading.Event()
+    with _stop_on_signals(stop):
         result = run_batch(plain.in_dir, plain.out_dir, plan, workers=plain.workers, scheduler=plain.scheduler,
                            manifest=plain.manifest, force=plain.force, retry_failed=plain.retry_failed,
-                           progress=not plain.quiet)
+                           progress=not plain.quiet, stop=stop)
     now_failed = [r for r in result.rows if r["status"] != "ok"]
     for r in now_failed:
         print(f"failed: {r['error']}" if r["input"] in (r["error"] or "") else f"failed: {r['input']}: {r['error']}",

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 from hypothesis import given
 from hypothesis import settings as hsettings
@@ -154,10 +155,15 @@ def test_killed_run_leaves_no_partial_files_and_resumes(tmp_path, samples_dir, w
             assert time.monotonic() < deadline, "no output appeared"
             time.sleep(0.01)
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
+        workers_of = psutil.Process(proc.pid).children(recursive=True) if proc.poll() is None else []
+        os.kill(proc.pid, signal.SIGKILL)  # the batch alone: its worker processes must follow it
         proc.wait()
+        gone, alive = psutil.wait_procs(workers_of, timeout=15)
+        for p in alive:
+            p.kill()
         err = proc.stderr.read().decode()
         proc.stderr.close()
+    assert not alive, "worker processes outlived the killed batch"
     assert "photo/s" not in err and "s/photo" not in err and "%|" not in err, "a progress bar was drawn into a pipe"
     done = [r for r in read_manifest(out / MANIFEST_NAME) if r["status"] == "ok"]
     assert 1 <= len(done) < 4, "the run was not killed midway"
