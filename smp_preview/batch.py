@@ -766,7 +766,7 @@ def _run_inline(tasks: list[dict], emit: Emit, stop: threading.Event) -> None:
 def _run_processes(tasks: list[dict], workers: int, emit: Emit, stop: threading.Event, max_attempts: int = 2) -> None:
     """Tasks on a pool of spawned processes (MediaPipe holds threads, so no fork); a pool broken
     by a crashing worker is replaced and its unfinished tasks resubmitted, at most ``max_attempts``
-    times each. When ``stop`` is set, photos not started are dropped and those running are
+    times each. When ``stop`` is set, photos not started are left and those running are
     finished and reported."""
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -792,15 +792,25 @@ def _run_processes(tasks: list[dict], workers: int, emit: Emit, stop: threading.
     while queue and not stop.is_set():
         threads = max(1, len(os.sched_getaffinity(0)) // workers)
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(threads,))
+        todo, queue = iter(queue), []
+        pending: dict = {}
         try:
-            pending = {pool.submit(process_photo, t): t for t in queue}
-            for t in queue:
-                attempts[id(t)] += 1
-            queue = []
-            while pending:
-                if stop.is_set():
-                    for fut in pending:
-                        fut.cancel()  # those not started; the running ones finish
+            while True:
+                # one photo per worker in flight: a stop waits only for those, and memory stays flat
+                while len(pending) < workers and not stop.is_set():
+                    task = next(todo, None)
+                    if task is None:
+                        break
+                    try:
+                        fut = pool.submit(process_photo, task)
+                    except BrokenProcessPool:
+                        queue += [task, *todo]
+                        todo = iter(())
+                        break
+                    attempts[id(task)] += 1
+                    pending[fut] = task
+                if not pending:
+                    break
                 done, _ = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
                 for fut in done:
                     report(fut, pending.pop(fut))

@@ -158,7 +158,7 @@ def test_killed_run_leaves_no_partial_files_and_resumes(tmp_path, samples_dir, w
         workers_of = psutil.Process(proc.pid).children(recursive=True) if proc.poll() is None else []
         os.kill(proc.pid, signal.SIGKILL)  # the batch alone: its worker processes must follow it
         proc.wait()
-        gone, alive = psutil.wait_procs(workers_of, timeout=15)
+        _, alive = psutil.wait_procs(workers_of, timeout=15)
         for p in alive:
             p.kill()
         err = proc.stderr.read().decode()
