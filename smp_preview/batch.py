@@ -849,8 +849,7 @@ def _can_reach(in_dir: str, out_dir: str) -> bool:
 def _run_dask(tasks: list[dict], address: str, in_dir: Path, out_dir: Path, emit: Emit,
               stop: threading.Event) -> None:
     """One task per photo on an existing Dask distributed cluster. When ``stop`` is set, the
-    photos not finished are cancelled (one that was running may still write its files, without a
-    manifest row: the next run renders it again)."""
+    photos that no worker has started are cancelled and those running are finished and reported."""
     from distributed import wait
 
     client = _dask_client(address)
@@ -861,8 +860,17 @@ def _run_dask(tasks: list[dict], address: str, in_dir: Path, out_dir: Path, emit
             raise BadSetting(f"Dask worker(s) {', '.join(blind)} cannot see {in_dir} and write to {out_dir}.",
                              "Put both folders on storage every worker mounts at the same path.")
         pending = {client.submit(process_photo, t, pure=False): t for t in tasks}
+        stopping = False
         try:
-            while pending and not stop.is_set():
+            while pending:
+                if stop.is_set() and not stopping:  # drop the photos no worker has started
+                    stopping = True
+                    running = {str(k) for keys in client.processing().values() for k in keys}
+                    dropped = [f for f in pending if str(f.key) not in running]
+                    client.cancel(dropped)
+                    for f in dropped:
+                        pending.pop(f)
+                    continue
                 with contextlib.suppress(TimeoutError):
                     wait(list(pending), timeout=POLL_S, return_when="FIRST_COMPLETED")
                 for fut in [f for f in pending if f.done()]:
