@@ -1,4 +1,4 @@
-"""The ``smp-preview`` command: ``render``, ``segment`` (file or folder)."""
+"""The ``smp-preview`` command: ``render``, ``segment`` (file or folder), ``batch``."""
 
 from __future__ import annotations
 
@@ -174,6 +174,12 @@ def cmd_segment(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    from .batch import cli_batch
+
+    return cli_batch(args, settings_from_args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smp-preview", description="Preview scalp micropigmentation on a photo.")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
@@ -194,6 +200,31 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", type=Path, required=True, help="LABELS.png, or a folder for a folder")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_segment)
+
+    from .batch import MANIFEST_NAME, OUTPUT_FORMATS, mark_flag_defaults
+
+    b = sub.add_parser("batch", help="render every photo in a folder (local processes or a Dask cluster)",
+                       description="Render every photo under IN_DIR into OUT_DIR: after image and before/after "
+                                   "composite per photo and variant, a variant sheet, and a manifest. Safe to "
+                                   "rerun: finished outputs are skipped.")
+    b.add_argument("in_dir", type=Path, metavar="IN_DIR", help="folder of photos (sub-folders included)")
+    b.add_argument("out_dir", type=Path, metavar="OUT_DIR", help="folder for the outputs (created if missing)")
+    b.add_argument("--preset", type=Path, metavar="FILE.toml",
+                   help="settings and optional variants for every photo; flags given here override its [settings]")
+    b.add_argument("--force", action="store_true", help="render again outputs that are already done")
+    b.add_argument("--retry-failed", action="store_true",
+                   help="retry photos that failed before although their bytes have not changed")
+    b.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="local worker processes (default: one per CPU; 1 runs in this process)")
+    b.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="run on this Dask distributed scheduler (workers must see IN_DIR and OUT_DIR at the same paths)")
+    b.add_argument("--manifest", type=Path, metavar="FILE.jsonl",
+                   help=f"JSON Lines manifest, one row per output (default OUT_DIR/{MANIFEST_NAME})")
+    b.add_argument("--format", choices=OUTPUT_FORMATS, default="png", help="image format (default %(default)s)")
+    b.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary line")
+    add_settings_arguments(b)
+    mark_flag_defaults(b, add_settings_arguments)
+    b.set_defaults(func=cmd_batch)
     return parser
 
 
