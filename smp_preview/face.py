@@ -40,7 +40,25 @@ class FaceGeometry:
     scale_source : str
         ``"iris"``, ``"interpupillary"``, ``"user"`` or ``"head_width"``.
     yaw_deg, pitch_deg, roll_deg : float
-        Head pose from the facial transformation matrix.
+        Head pose from the facial transformation matrix, degrees, 0 for a frontal face.
+        Signs (checked on photos, see tests/test_face.py): ``yaw > 0`` the face is turned
+        towards the image right (the subject's left; the image-left cheek comes nearer the
+        camera); ``pitch > 0`` the head is tilted forward, chin down (forehead nearer the
+        camera than the chin, more of the crown visible); ``roll > 0`` the head is tilted
+        counter-clockwise in the image (its top towards the image left).
+    iris_px : (float, float)
+        Iris landmark diameters in px, image-left eye first.
+    skull_ellipse : tuple or None
+        Outline of the head above the ears (hair included) as ``((cx, cy), (width, height),
+        angle_deg)`` in image pixels (`cv2.fitEllipse` convention), fitted to the person
+        silhouette above the eyes by the analysis; None until then.
+
+    Notes
+    -----
+    The iris scale was checked against the limbus measured in the photos
+    (``bench/iris_scale.py``): the landmark diameter matches the visible iris edge (median
+    per-photo ratio 0.999, per-eye 0.979, IQR 0.89-1.07 on 29 portraits), so no correction is
+    applied; see the README section of the analysis for the numbers.
     """
 
     landmarks_px: np.ndarray
@@ -50,6 +68,7 @@ class FaceGeometry:
     pitch_deg: float
     roll_deg: float
     iris_px: tuple[float, float]
+    skull_ellipse: tuple | None = None
 
     def point(self, index: int) -> np.ndarray:
         return self.landmarks_px[index, :2]

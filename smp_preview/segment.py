@@ -3,6 +3,27 @@
 Label values (the ``segment`` contract):
 0 background, 1 other skin (face inside the landmark outline, ears, neck), 2 scalp skin,
 3 head hair, 4 everything else of the person (clothes, beard, glasses, hats).
+
+Method (no learned hair model exists for us, so this is built from the person's own colours):
+
+1. Work on a crop around the head, reduced so that the face is about `WORK_FACE_PX` wide.
+2. Colour models in CIE Lab, as smoothed 3-D histograms: *skin* from the person's own cheeks,
+   forehead and nose, augmented with the same skin under other shading and with specular
+   highlights (dichromatic reflection: a shiny bald head is skin plus white light, not hair);
+   *hair* from person pixels of the skull region that the skin model rejects; *clothes* from
+   person pixels below the chin; *background* from pixels the person segmenter rejects.
+3. Texture (local high-frequency energy of L): hair is fibrous, skin and scalp are smooth.
+4. Priors from the geometry: the person probability for background, the landmark face outline
+   (inside it above the nose everything is skin, brows and eyes included, unless glasses are
+   found), hair only on the skull above about ear level, beard below the nose, clothes below the
+   chin.
+5. The class scores are smoothed edge-aware (guided filter, a mean-field-like step), upsampled
+   to the full resolution and filtered again with the full-resolution image as guide, so the
+   edges follow the photo's own edges; then each pixel takes its best class.
+
+Photos without a usable face (top, back and side views) get the same colour/texture treatment
+with a generic skin prior: skin-hued smooth pixels are skin, fibrous or dark non-skin pixels of
+the head are hair.
 """
 
 from __future__ import annotations
@@ -11,111 +32,653 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy import ndimage
 
-from .face import FaceGeometry, FOREHEAD_TOP, CHIN, GLABELLA
+from .face import CHIN, FACE_OVAL, GLABELLA, FaceGeometry
 
 BACKGROUND, SKIN, SCALP, HAIR, OTHER = 0, 1, 2, 3, 4
 LABEL_NAMES = {BACKGROUND: "background", SKIN: "other skin", SCALP: "scalp skin", HAIR: "head hair", OTHER: "other"}
 
-# Landmark polygons that are reliably bare skin: cheeks and the lower forehead.
+WORK_FACE_PX = 150.0
+"""The colour and texture models run on a crop reduced so that the face is about this wide."""
+WORK_MAX_SIDE = 480
+"""Upper bound on the long side of the working crop (photos without a face, huge crops)."""
+UPPER_FOREHEAD_MM = 25.0
+"""Skin inside the face outline this far above the glabella counts as scalp skin."""
+
+# Landmark polygons (MediaPipe face mesh indices).
 _CHEEK_RIGHT = (117, 118, 101, 36, 206, 207, 187, 123)
 _CHEEK_LEFT = (346, 347, 330, 266, 426, 427, 411, 352)
 _FOREHEAD = (109, 10, 338, 337, 336, 9, 107, 108)
+_NOSE = (168, 417, 351, 419, 248, 281, 5, 51, 3, 196, 122, 193)
+_LIPS = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
+_EYE_RIGHT = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
+_EYE_LEFT = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)
+_NOSE_TIP = 1
+_NOSE_BRIDGE = 168
+
+# Colour histograms over CIE Lab (L 0-100, a and b -64..80).
+_NL, _NA = 16, 24
+_AB_LO, _AB_HI = -64.0, 80.0
+
+_CLS_BG, _CLS_SKIN, _CLS_HAIR, _CLS_OTHER = 0, 1, 2, 3
+_DEBUG: dict | None = None  # set to {} to keep the intermediate arrays of the last call
+_USE_GRABCUT = True
+_GC_WEIGHT = 1.5
+_POLAR_CHROMA = False
 
 
 @dataclass(frozen=True, eq=False)
 class Segmentation:
-    """Per-pixel labels (uint8, HxW) and hair coverage (float32 0-1, HxW)."""
+    """Per-pixel labels (uint8, HxW) and hair coverage (float32 0-1, HxW).
+
+    ``head_mask`` (bool, HxW) is the skull region above and beside the face (scalp or hair).
+    ``head_outline`` is the outline of the head above the ears as an ellipse in image pixels,
+    ``((cx, cy), (width, height), angle_deg)`` in the convention of `cv2.fitEllipse`, fitted to
+    the person silhouette above the eyes (hair included); None when no head was found.
+    """
 
     labels: np.ndarray
     hair_coverage: np.ndarray
-    head_mask: np.ndarray  # bool, the skull region above and beside the face
+    head_mask: np.ndarray
+    head_outline: tuple | None = None
+
+
+# --------------------------------------------------------------------------- helpers
 
 
 def _poly_mask(shape, pts) -> np.ndarray:
     m = np.zeros(shape, np.uint8)
-    cv2.fillPoly(m, [np.round(pts).astype(np.int32)], 1)
+    cv2.fillPoly(m, [np.round(np.asarray(pts)).astype(np.int32)], 1)
     return m.astype(bool)
 
 
-def head_region(shape: tuple[int, int], face: FaceGeometry) -> np.ndarray:
-    """The skull above and beside the face: an ellipse in the face's own frame, in mm."""
+def _to_lab(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb.astype(np.float32) * (1.0 / 255.0), cv2.COLOR_RGB2LAB)
+
+
+def _bin_index(lab: np.ndarray) -> np.ndarray:
+    lq = np.clip((lab[..., 0] * (_NL / 100.0)).astype(np.int32), 0, _NL - 1)
+    sc = _NA / (_AB_HI - _AB_LO)
+    aq = np.clip(((lab[..., 1] - _AB_LO) * sc).astype(np.int32), 0, _NA - 1)
+    bq = np.clip(((lab[..., 2] - _AB_LO) * sc).astype(np.int32), 0, _NA - 1)
+    return (lq * _NA + aq) * _NA + bq
+
+
+def _log_density(samples_lab: np.ndarray, *, sigma_bins: float = 1.0, floor: float = 1e-3) -> np.ndarray:
+    """Smoothed log density over the Lab bins (a flat table) from (N, 3) Lab samples."""
+    n_bins = _NL * _NA * _NA
+    if len(samples_lab) == 0:
+        return np.full(n_bins, np.log(1.0 / n_bins), np.float32)
+    hist = np.bincount(_bin_index(samples_lab), minlength=n_bins).astype(np.float32)
+    hist = ndimage.gaussian_filter(hist.reshape(_NL, _NA, _NA), sigma_bins, mode="constant").ravel()
+    hist /= max(float(hist.sum()), 1e-9)
+    return np.log((1.0 - floor) * hist + floor / n_bins).astype(np.float32)
+
+
+def _srgb_to_linear(c: np.ndarray) -> np.ndarray:
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def _linear_to_srgb(c: np.ndarray) -> np.ndarray:
+    c = np.clip(c, 0.0, 1.0)
+    return np.where(c <= 0.0031308, c * 12.92, 1.055 * c ** (1 / 2.4) - 0.055)
+
+
+def _augment_skin(rgb_samples: np.ndarray) -> np.ndarray:
+    """The same skin under other light: shaded, brighter and with specular highlights.
+
+    Dichromatic reflection model: a pixel is body (skin) colour times shading plus a white
+    surface reflection. A bald head shows the whole range, the cheeks only a part of it.
+    """
+    lin = _srgb_to_linear(rgb_samples.astype(np.float32) / 255.0)
+    out = [lin]
+    for k in (0.6, 0.8, 1.25):
+        out.append(lin * k)
+    for t in (0.1, 0.2, 0.3):
+        out.append(lin * (1.0 - t) + t * lin.max(axis=1, keepdims=True).clip(0.6, 1.0))
+    srgb = _linear_to_srgb(np.concatenate(out, axis=0))
+    return cv2.cvtColor(srgb.reshape(-1, 1, 3).astype(np.float32), cv2.COLOR_RGB2LAB).reshape(-1, 3)
+
+
+_BIN_VOLUME = (100.0 / _NL) * ((_AB_HI - _AB_LO) / _NA) ** 2
+
+
+@dataclass
+class _SkinModel:
+    """A Gaussian skin colour model in Lab: chroma (a, b) tight, lightness loose.
+
+    Highlights on skin (specular reflection) raise L and pull the chroma towards neutral, so
+    above the brightest face skin the expected chroma shrinks in proportion; grey and white
+    hair at the lightness of the skin keeps a low chroma and stays far from the model.
+    """
+
+    mean_ab: np.ndarray
+    icov_ab: np.ndarray
+    logdet_ab: float
+    L_mean: float
+    L_std: float
+    L_hi: float
+    C_mean: float = 20.0
+    C_std: float = 4.0
+    hue_mean: float = 50.0
+    hue_std: float = 8.0
+
+    @classmethod
+    def fit(cls, lab_px: np.ndarray) -> "_SkinModel":
+        ab = lab_px[:, 1:].astype(np.float64)
+        cov = np.cov(ab.T) + np.diag([4.0, 4.0]) if len(ab) > 3 else np.diag([40.0, 40.0])
+        L = lab_px[:, 0]
+        C = np.hypot(ab[:, 0], ab[:, 1])
+        hue = np.degrees(np.arctan2(ab[:, 1], ab[:, 0]))
+        h0 = float(np.degrees(np.arctan2(np.mean(ab[:, 1]), np.mean(ab[:, 0]))))
+        dh = (hue - h0 + 180.0) % 360.0 - 180.0
+        return cls(ab.mean(axis=0), np.linalg.inv(cov), float(np.log(np.linalg.det(cov))),
+                   float(np.mean(L)), float(max(np.std(L), 4.0)), float(np.percentile(L, 90)),
+                   float(np.mean(C)), float(max(np.std(C), 2.5)), h0 + float(np.mean(dh)), float(max(np.std(dh), 4.0)))
+
+    def d2(self, lab: np.ndarray) -> np.ndarray:
+        """Squared normalised distance from the model (about chi-square with 3 dof for skin).
+
+        Chroma and hue are scored apart: skin varies mostly in saturation, and grey or white
+        hair is skin-coloured light with the saturation gone, so a chroma below the skin's
+        is penalised more than one above it. The expected chroma follows the lightness:
+        lower in shadow, pulled towards neutral in highlights above the brightest face skin.
+        """
+        L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
+        if not _POLAR_CHROMA:
+            g = 1.0 - np.clip((L - self.L_hi) / max(100.0 - self.L_hi, 5.0), 0.0, 0.8)
+            da = a - g * float(self.mean_ab[0])
+            db = b - g * float(self.mean_ab[1])
+            ic = self.icov_ab.astype(np.float32)
+            q = (ic[0, 0] * da * da + 2 * ic[0, 1] * da * db + ic[1, 1] * db * db) / (0.5 + 0.5 * g) ** 2
+            sl = np.where(L < self.L_mean, 2.0, 1.0) * (1.5 * self.L_std + 6.0)
+            return q + ((L - self.L_mean) / sl) ** 2
+        C = np.hypot(a, b)
+        hue = np.degrees(np.arctan2(b, a))
+        g_hi = 1.0 - np.clip((L - self.L_hi) / max(100.0 - self.L_hi, 5.0), 0.0, 0.8)
+        g_lo = np.clip(L / max(self.L_mean, 1.0), 0.4, 1.0) ** 0.8
+        expected = self.C_mean * np.where(L > self.L_mean, g_hi, g_lo)
+        dc = C - expected
+        zc = dc / np.where(dc < 0, self.C_std, 2.0 * self.C_std)
+        dh = (hue - self.hue_mean + 180.0) % 360.0 - 180.0
+        zh = dh / self.hue_std * np.clip(C / 12.0, 0.0, 1.0)
+        sl = np.where(L < self.L_mean, 2.0, 1.0) * (1.5 * self.L_std + 6.0)
+        return zc * zc + zh * zh + ((L - self.L_mean) / sl) ** 2
+
+    def log_density(self, lab: np.ndarray) -> np.ndarray:
+        """Log probability per Lab histogram bin, comparable with `_log_density` tables."""
+        sl = 1.5 * self.L_std + 6.0
+        if _POLAR_CHROMA:  # the (chroma, hue) Gaussian as an area in the a-b plane
+            log_area2 = 2 * np.log(1.5 * self.C_std * np.radians(self.hue_std) * max(self.C_mean, 5.0))
+        else:
+            log_area2 = self.logdet_ab
+        norm = -0.5 * (3 * np.log(2 * np.pi) + log_area2 + 2 * np.log(sl)) + np.log(_BIN_VOLUME)
+        return (-0.5 * self.d2(lab) + norm).astype(np.float32)
+
+
+def _texture(lab: np.ndarray, sigma_px: float, mask: np.ndarray | None = None) -> np.ndarray:
+    """Local high-frequency energy of lightness: hair is fibrous, skin is smooth.
+
+    With ``mask`` (the person), the local means are taken over the mask only (normalised
+    convolution), so the step from the head to the background does not read as texture.
+    """
+    L = lab[..., 0]
+    if mask is None:
+        hp = np.abs(L - cv2.GaussianBlur(L, (0, 0), max(0.6, sigma_px)))
+        return cv2.GaussianBlur(hp, (0, 0), max(1.0, 2.0 * sigma_px))
+    m = mask.astype(np.float32)
+    sig = max(0.6, sigma_px)
+    mean = cv2.GaussianBlur(L * m, (0, 0), sig) / np.maximum(cv2.GaussianBlur(m, (0, 0), sig), 1e-3)
+    hp = np.abs(L - mean) * m
+    sig2 = max(1.0, 2.0 * sigma_px)
+    return cv2.GaussianBlur(hp, (0, 0), sig2) / np.maximum(cv2.GaussianBlur(m, (0, 0), sig2), 1e-3)
+
+
+def _guided(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
+    return cv2.ximgproc.guidedFilter(guide, src, int(max(1, radius)), eps)
+
+
+def _subsample(a: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    if len(a) <= n:
+        return a
+    return a[rng.choice(len(a), n, replace=False)]
+
+
+def _robust_inliers(lab_px: np.ndarray, z: float = 2.5) -> np.ndarray:
+    """Boolean mask of the samples within ``z`` robust standard deviations on every channel."""
+    med = np.median(lab_px, axis=0)
+    mad = np.median(np.abs(lab_px - med), axis=0) * 1.4826 + np.array([2.0, 1.0, 1.0])
+    return (np.abs(lab_px - med) <= z * mad).all(axis=1)
+
+
+def _ellipse_from_mask(top_mask: np.ndarray):
+    cnts, _ = cv2.findContours(top_mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    if not cnts:
+        return None
+    c = max(cnts, key=cv2.contourArea)
+    if len(c) < 6:
+        return None
+    return cv2.fitEllipse(c)
+
+
+# --------------------------------------------------------------------------- geometry priors
+
+
+@dataclass
+class _Frame:
+    """The face's frame on the working crop: u mm to the image right, v mm up from the glabella."""
+
+    u: np.ndarray
+    v: np.ndarray
+    s: float  # px per mm on the working crop
+
+
+def _face_frame(face: FaceGeometry, shape, offset, f) -> _Frame:
     h, w = shape
-    up, right = face.up, face.right
-    s = face.px_per_mm
-    glabella = face.glabella
-    # Skull modelled as an ellipse 160 mm wide, reaching 125 mm above the glabella and
-    # centred 20 mm above it (frontal view); follows the roll via the face axes.
-    centre = glabella + up * 20 * s
-    half_w, half_up, half_down = 80 * s, 105 * s, 70 * s
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    dx, dy = xs - centre[0], ys - centre[1]
-    u = dx * right[0] + dy * right[1]
-    v = -(dx * up[0] + dy * up[1])  # positive downwards in the face frame
-    half_v = np.where(v < 0, half_up, half_down)
-    inside = (u / half_w) ** 2 + (v / half_v) ** 2 <= 1.0
-    # Only above the eye line: below it, skin is face, ears and neck.
-    eye_line = -(((face.eye_corners[0] + face.eye_corners[1]) / 2 - centre) @ up)
-    return inside & (v < eye_line)
+    g = (face.glabella - offset) * f
+    s = face.px_per_mm * f
+    dx, dy = xs - g[0], ys - g[1]
+    up, right = face.up.astype(np.float32), face.right.astype(np.float32)
+    return _Frame((dx * right[0] + dy * right[1]) / s, (dx * up[0] + dy * up[1]) / s, s)
 
 
-def _skin_model(lab: np.ndarray, samples: np.ndarray):
-    pix = lab[samples].astype(np.float64)
-    if len(pix) < 20:
-        pix = lab.reshape(-1, 3).astype(np.float64)
-    mean = pix.mean(axis=0)
-    cov = np.cov(pix.T) + np.diag([4.0, 1.0, 1.0])
-    return mean, np.linalg.inv(cov)
+def _crop_box(shape, face: FaceGeometry | None, person: np.ndarray) -> tuple[int, int, int, int]:
+    h, w = shape
+    if face is not None:
+        oval = face.face_oval
+        x0, y0 = oval.min(axis=0)
+        x1, y1 = oval.max(axis=0)
+        fw, fh = x1 - x0, y1 - y0
+        # the skull, the hair and the shoulders around the face
+        bx0, bx1 = x0 - 1.2 * fw, x1 + 1.2 * fw
+        by0, by1 = y0 - 1.1 * fh, y1 + 1.3 * fh
+    else:
+        ys = np.flatnonzero(person.any(axis=1))
+        xs = np.flatnonzero(person.any(axis=0))
+        if ys.size == 0:
+            return 0, h, 0, w
+        by0, by1, bx0, bx1 = ys[0] - 8, ys[-1] + 8, xs[0] - 8, xs[-1] + 8
+    return (int(max(0, np.floor(by0))), int(min(h, np.ceil(by1))),
+            int(max(0, np.floor(bx0))), int(min(w, np.ceil(bx1))))
 
 
-def _mahalanobis(lab: np.ndarray, mean, icov) -> np.ndarray:
-    d = lab.reshape(-1, 3).astype(np.float32) - mean.astype(np.float32)
-    m = np.einsum("ni,ij,nj->n", d, icov.astype(np.float32), d)
-    return m.reshape(lab.shape[:2])
+def _glasses_mask(lab, skin_ll, frame: _Frame, lm, shape) -> np.ndarray:
+    """The lens areas of glasses (frame and lens), or an empty mask when none are found.
+
+    Looks for a rim around each eye: an annulus between the eye outline and about 12 mm out in
+    which the skin model fails or the lightness has strong edges. The lens area is the convex
+    hull of the rim pixels found.
+    """
+    out = np.zeros(shape, bool)
+    s = frame.s
+    if s * 12 < 4:  # too small to see a frame
+        return out
+    gy, gx = np.gradient(cv2.GaussianBlur(lab[..., 0], (0, 0), 0.7))
+    grad = np.hypot(gx, gy)
+    nonskin = skin_ll < -2.0
+    found = []
+    for eye in (_EYE_RIGHT, _EYE_LEFT):
+        pts = lm[list(eye)]
+        c = pts.mean(axis=0)
+        half_w = np.ptp(pts[:, 0]) / 2
+        ring_outer = _ellipse_mask(shape, c, half_w + 11 * s, 0.6 * half_w + 11 * s)
+        ring_inner = _ellipse_mask(shape, c, half_w + 3 * s, 0.5 * half_w + 3 * s)
+        ring = ring_outer & ~ring_inner & (frame.v < 18)
+        if ring.sum() < 20:
+            return out
+        edge = grad > 8.0
+        cand = ring & (nonskin | edge) & ~((frame.v > 2) & nonskin & (grad < 8.0))  # brows are not rims
+        # a rim runs all round the eye: check the four quadrants
+        dy = np.arange(shape[0])[:, None] - c[1]
+        dx = np.arange(shape[1])[None, :] - c[0]
+        quads = [(dy < 0) & (np.abs(dx) < half_w), (dy > 0) & (np.abs(dx) < half_w),
+                 (dx < -half_w), (dx > half_w)]
+        fr = [float((cand & q).sum()) / max(1.0, float((ring & q).sum())) for q in quads]
+        found.append((fr, cand, c))
+    # glasses: rims below the eyes and at the sides on both eyes
+    ok = all(min(fr[1], max(fr[2], fr[3])) > 0.18 and np.mean(fr) > 0.22 for fr, _, _ in found)
+    if not ok:
+        return out
+    for _, cand, c in found:
+        ys, xs = np.nonzero(cand)
+        pts = np.stack([xs, ys], axis=1).astype(np.int32)
+        hull = cv2.convexHull(pts)
+        m = np.zeros(shape, np.uint8)
+        cv2.fillConvexPoly(m, hull, 1)
+        out |= m.astype(bool)
+    return out
+
+
+def _ellipse_mask(shape, c, ax, ay) -> np.ndarray:
+    m = np.zeros(shape, np.uint8)
+    cv2.ellipse(m, (int(round(c[0])), int(round(c[1]))), (int(max(1, ax)), int(max(1, ay))), 0, 0, 360, 1, -1)
+    return m.astype(bool)
+
+
+# --------------------------------------------------------------------------- main entry
 
 
 def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.ndarray) -> Segmentation:
-    """Label every pixel of the photo (see module doc for the values)."""
-    h, w = rgb.shape[:2]
-    person = person_prob > 0.5
-    labels = np.where(person, OTHER, BACKGROUND).astype(np.uint8)
-    if face is None:
-        return Segmentation(labels, np.zeros((h, w), np.float32), np.zeros((h, w), bool))
+    """Label every pixel of the photo (see the module doc for the values and the method).
 
-    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
-    lm = face.landmarks_px[:, :2]
-    samples = (
-        _poly_mask((h, w), lm[list(_CHEEK_RIGHT)])
-        | _poly_mask((h, w), lm[list(_CHEEK_LEFT)])
-        | _poly_mask((h, w), lm[list(_FOREHEAD)])
-    )
-    mean, icov = _skin_model(lab, samples)
-    dist = _mahalanobis(lab, mean, icov)
-    skin_like = dist < 12.0
+    Parameters
+    ----------
+    rgb : (H, W, 3) uint8
+        The photo.
+    face : FaceGeometry or None
+        Landmarks in the photo's pixels; None for photos without a usable face.
+    person_prob : (h, w) float32
+        Probability of the person class from the selfie segmenter, at any size (resized here).
 
-    face_mask = _poly_mask((h, w), face.face_oval)
-    head = head_region((h, w), face) & person & ~face_mask
+    Returns
+    -------
+    Segmentation
+    """
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"rgb must be an (H, W, 3) uint8 image, got {rgb.dtype} {rgb.shape}")
+    H, W = rgb.shape[:2]
+    if person_prob.shape != (H, W):
+        person_prob = cv2.resize(person_prob.astype(np.float32), (W, H), interpolation=cv2.INTER_LINEAR)
+    if face is None and float((person_prob > 0.5).mean()) < 0.05:
+        # The person segmenter misses close-ups of the scalp (top and back views): take the
+        # background to be the colours that fill the photo's border instead.
+        person_prob = np.maximum(person_prob, _person_from_border(rgb))
+    person_full = person_prob > 0.5
+    labels = np.where(person_full, OTHER, BACKGROUND).astype(np.uint8)
+    coverage = np.zeros((H, W), np.float32)
+    head_full = np.zeros((H, W), bool)
 
-    labels[person & skin_like] = SKIN
-    labels[face_mask & person] = SKIN
-    # Below the nose inside the face, dark non-skin is beard or moustache.
-    nose_tip = face.point(1)
-    ys = np.arange(h, dtype=np.float32)[:, None]
-    below_nose = np.broadcast_to(ys > nose_tip[1], (h, w))
-    labels[face_mask & ~skin_like & below_nose & person] = OTHER
-    labels[head & skin_like] = SCALP
-    labels[head & ~skin_like] = HAIR
-    # The upper forehead inside the landmark outline is scalp-side skin too (contract: upper
-    # forehead counts as scalp skin): above the brows by more than 25 mm.
-    glab = face.glabella
-    up = face.up
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    height_mm = ((xx - glab[0]) * up[0] + (yy - glab[1]) * up[1]) / face.px_per_mm
-    upper_forehead = face_mask & skin_like & (height_mm > 25.0)
-    labels[upper_forehead] = SCALP
+    y0, y1, x0, x1 = _crop_box((H, W), face, person_full)
+    if y1 - y0 < 8 or x1 - x0 < 8:
+        return Segmentation(labels, coverage, head_full, None)
+    crop = rgb[y0:y1, x0:x1]
+    ch, cw = crop.shape[:2]
+    if face is not None:
+        face_w = float(np.ptp(face.face_oval[:, 0]))
+        f = min(1.0, WORK_FACE_PX / max(face_w, 1.0), WORK_MAX_SIDE * 1.6 / max(ch, cw))
+    else:
+        f = min(1.0, WORK_MAX_SIDE / max(ch, cw))
+    ww, wh = max(8, round(cw * f)), max(8, round(ch * f))
+    fx, fy = ww / cw, wh / ch
+    f = 0.5 * (fx + fy)
+    work = cv2.resize(crop, (ww, wh), interpolation=cv2.INTER_AREA) if f < 1.0 else crop
+    prob = cv2.resize(person_prob[y0:y1, x0:x1], (ww, wh), interpolation=cv2.INTER_AREA) if f < 1.0 \
+        else person_prob[y0:y1, x0:x1]
 
-    labels = cv2.medianBlur(labels, 5)
-    hair = (labels == HAIR).astype(np.float32)
-    coverage = cv2.GaussianBlur(hair, (0, 0), max(1.0, 0.5 * face.px_per_mm))
-    coverage[labels != HAIR] *= (labels[labels != HAIR] == SCALP)
-    return Segmentation(labels, coverage.astype(np.float32), head | upper_forehead)
+    if face is not None:
+        scores, zones = _scores_with_face(work, prob, face, (x0, y0), f)
+    else:
+        scores, zones = _scores_without_face(work, prob)
+
+    # Full-resolution edges: upsample the class scores and filter them with the photo as guide.
+    if f < 1.0:
+        up = cv2.resize(scores, (cw, ch), interpolation=cv2.INTER_LINEAR)
+        gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+        r = int(np.ceil(1.5 / f))
+        up = _guided(gray, up, r, (0.04 * 255) ** 2)
+    else:
+        up = scores
+    cls = np.argmax(up, axis=2).astype(np.uint8)
+    zones_full = {k: (cv2.resize(v.astype(np.uint8), (cw, ch), interpolation=cv2.INTER_NEAREST).astype(bool)
+                      if f < 1.0 else v) for k, v in zones.items() if isinstance(v, np.ndarray)}
+
+    lab_crop = np.full(cls.shape, OTHER, np.uint8)
+    lab_crop[cls == _CLS_BG] = BACKGROUND
+    skin = cls == _CLS_SKIN
+    lab_crop[skin] = SKIN
+    lab_crop[skin & zones_full["scalp_zone"]] = SCALP
+    hairish = cls == _CLS_HAIR
+    lab_crop[hairish & zones_full["hair_zone"]] = HAIR
+    lab_crop[zones_full["force_other"] & (cls != _CLS_BG)] = OTHER
+    lab_crop = _clean(lab_crop)
+    lab_crop = _drop_rim_hair(lab_crop, zones.get("px_per_mm_full", 3.0))
+    labels[y0:y1, x0:x1] = lab_crop
+
+    # Hair coverage: the soft share of hair against scalp skin on the skull, blurred over ~1 mm.
+    p = np.exp(up - up.max(axis=2, keepdims=True))
+    p /= p.sum(axis=2, keepdims=True)
+    hair_share = p[..., _CLS_HAIR] / np.maximum(p[..., _CLS_HAIR] + p[..., _CLS_SKIN], 1e-6)
+    head_zone = zones_full["hair_zone"] & np.isin(lab_crop, (SCALP, HAIR))
+    s_full = zones.get("px_per_mm_full", 3.0)
+    cov = cv2.GaussianBlur(np.where(head_zone, hair_share, 0).astype(np.float32), (0, 0), max(0.8, 0.7 * s_full))
+    norm = cv2.GaussianBlur(head_zone.astype(np.float32), (0, 0), max(0.8, 0.7 * s_full))
+    cov = np.where(head_zone, cov / np.maximum(norm, 1e-3), 0.0)
+    cov[lab_crop == HAIR] = np.maximum(cov[lab_crop == HAIR], 0.5)
+    coverage[y0:y1, x0:x1] = np.clip(cov, 0, 1)
+    head_full[y0:y1, x0:x1] = zones_full["hair_zone"] & (lab_crop != BACKGROUND)
+
+    outline = None
+    top = zones.get("outline_mask")
+    if top is not None:
+        e = _ellipse_from_mask(top)
+        if e is not None:
+            (cx, cy), (ew, eh), ang = e
+            outline = ((cx / f + x0, cy / f + y0), (ew / f, eh / f), ang)
+    return Segmentation(labels, coverage.astype(np.float32), head_full, outline)
+
+
+def _drop_rim_hair(labels: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """Hair only a pixel or two thick along the silhouette is the blend of skin and background.
+
+    Hair that does not survive an opening by a disc of about 2.5 mm (the darkened limb of a bald
+    head seen edge-on, blended with the background) and lies next to the
+    background is given to the skin beside it (or to the background where no skin is near).
+    """
+    hair = (labels == HAIR).astype(np.uint8)
+    if not hair.any():
+        return labels
+    r = max(1, int(round(2.5 * px_per_mm)))
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    thin = hair.astype(bool) & ~cv2.morphologyEx(hair, cv2.MORPH_OPEN, k).astype(bool)
+    near_bg = cv2.dilate((labels == BACKGROUND).astype(np.uint8), k).astype(bool)
+    skin_near = cv2.dilate(np.isin(labels, (SKIN, SCALP)).astype(np.uint8), k).astype(bool)
+    rim = thin & near_bg
+    out = labels.copy()
+    out[rim & skin_near] = SCALP
+    out[rim & ~skin_near] = BACKGROUND
+    return out
+
+
+def _clean(labels: np.ndarray) -> np.ndarray:
+    """Remove specks: a 3x3 median keeps edges and drops isolated pixels."""
+    return cv2.medianBlur(labels, 3)
+
+
+def _softmax_smooth(scores: np.ndarray, guide: np.ndarray, radius: int, iters: int = 2) -> np.ndarray:
+    """Mean-field-like smoothing: average the class log-probabilities edge-aware."""
+    for _ in range(iters):
+        scores = _guided(guide, scores.astype(np.float32), radius, (0.03 * 255) ** 2)
+    return scores
+
+
+def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
+    h, w = work.shape[:2]
+    shape = (h, w)
+    rng = np.random.default_rng(0)
+    lab = _to_lab(work)
+    lm = (face.landmarks_px[:, :2] - np.asarray(offset, np.float32)) * f
+    fr = _face_frame(face, shape, offset, f)
+    s = fr.s
+    u, v = fr.u, fr.v
+    person = prob > 0.5
+    sure_person = prob > 0.8
+
+    oval = _poly_mask(shape, lm[list(FACE_OVAL)])
+    v_nose = float(np.dot(face.point(_NOSE_TIP) - face.glabella, face.up) / face.px_per_mm)
+    v_chin = float(np.dot(face.point(CHIN) - face.glabella, face.up) / face.px_per_mm)
+    v_mouth = float(np.dot(lm[list(_LIPS)].mean(axis=0) / f + np.asarray(offset) - face.glabella, face.up)
+                    / face.px_per_mm)
+    brows_eyes = _poly_mask(shape, lm[list(_EYE_RIGHT)]) | _poly_mask(shape, lm[list(_EYE_LEFT)])
+    lips = _poly_mask(shape, lm[list(_LIPS)])
+
+    # --- skin model from the person's own face
+    samples = (_poly_mask(shape, lm[list(_CHEEK_RIGHT)]) | _poly_mask(shape, lm[list(_CHEEK_LEFT)])
+               | _poly_mask(shape, lm[list(_FOREHEAD)]) | _poly_mask(shape, lm[list(_NOSE)]))
+    skin_px = lab[samples]
+    rgb_px = work[samples]
+    if len(skin_px) < 30:
+        skin_px, rgb_px = lab[oval], work[oval]
+    keep = _robust_inliers(skin_px)
+    skin_px = skin_px[keep]
+    skin = _SkinModel.fit(skin_px)
+    idx = _bin_index(lab)
+    skin_d2 = skin.d2(lab)
+    ll_skin = skin.log_density(lab)
+    skin_ll_rel = -0.5 * skin_d2 + 2.0  # ~0 at the edge of typical skin, negative beyond
+
+    # --- texture
+    tex = _texture(lab, 0.8, person)
+    tex_skin = float(np.median(tex[samples])) if samples.any() else 2.0
+
+    # --- zones from the geometry
+    above_ears = v > -25.0
+    hair_zone = person & ~oval & (v > -40.0)
+    # the skull above the face: hair or scalp, never clothes
+    skull = hair_zone & (v > -5.0)
+    below_chin = v < v_chin - 5.0
+    beard_zone = (v < v_nose - 3.0) & (v > v_chin - 60.0) & (np.abs(u) < 85.0) & ~lips
+    upper_face = oval & (v >= v_nose - 3.0)
+    glasses = _glasses_mask(lab, skin_ll_rel, fr, lm, shape)
+
+    # --- samples for hair, clothes and background
+    nonskin = skin_d2 > 9.0
+    inner = cv2.erode(sure_person.astype(np.uint8), np.ones((3, 3), np.uint8),
+                      iterations=max(1, int(round(3.0 * s)))).astype(bool)
+    hair_samples = skull & inner & nonskin & ~glasses
+    hair_px = lab[hair_samples]
+    neck = (np.abs(u) < 45.0) & (v > v_chin - 75.0)
+    other_samples = sure_person & below_chin & ~beard_zone & ~neck
+    other_px = _subsample(lab[other_samples], 4000, rng)
+    bg_px = _subsample(lab[prob < 0.2], 4000, rng)
+    head_area = max(1, int(skull.sum()))
+    has_hair = len(hair_px) > max(15, 0.01 * head_area)
+    ll_hair_tab = _log_density(_subsample(hair_px, 4000, rng), sigma_bins=1.0) if has_hair else None
+    ll_other_tab = _log_density(other_px, sigma_bins=1.0)
+    ll_bg_tab = _log_density(bg_px, sigma_bins=1.0)
+
+    ll_other = ll_other_tab[idx]
+    ll_bg = ll_bg_tab[idx]
+    if ll_hair_tab is not None:
+        ll_hair = ll_hair_tab[idx]
+    else:  # bald: a broad "not skin" model
+        ll_hair = np.full(shape, np.log(1.0 / (_NL * _NA * _NA)) + 1.0, np.float32)
+
+    # texture evidence: fibrous favours hair, smooth favours skin
+    tex_ratio = np.log((tex + 0.5) / (tex_skin + 0.5))
+    ll_hair = ll_hair + 2.0 * np.clip(tex_ratio, -1.5, 1.5)
+
+    # --- priors
+    p = np.clip(prob, 1e-3, 1 - 1e-3)
+    lp_person = np.log(p)
+    lp_bg = np.log(1 - p)
+    scores = np.empty((h, w, 4), np.float32)
+    scores[..., _CLS_BG] = 1.0 * lp_bg + 1.0 * ll_bg
+    scores[..., _CLS_SKIN] = 1.0 * lp_person + ll_skin
+    scores[..., _CLS_HAIR] = 1.0 * lp_person + ll_hair + np.where(hair_zone | beard_zone, 0.0, -4.0)
+    scores[..., _CLS_OTHER] = 1.0 * lp_person + ll_other + np.where(skull, -2.5, 0.0)
+    # inside the face above the nose everything is skin (brows, eyes), glasses aside
+    scores[..., _CLS_SKIN] += np.where(upper_face & ~glasses, 8.0, 0.0)
+    scores[..., _CLS_SKIN] += np.where(lips | brows_eyes, 8.0, 0.0)
+    scores[..., _CLS_OTHER] += np.where(glasses, 6.0, np.where(oval, -20.0, 0.0))  # no clothes on the face
+    scores[..., _CLS_SKIN] += np.where(neck & ~oval & below_chin, 1.5, 0.0)
+    # GrabCut (colour GMMs + contrast-sensitive graph cut) for skin against everything else,
+    # started from the geometry: sure skin inside the face, sure non-skin in the background.
+    if _USE_GRABCUT:
+        gc = np.full(shape, cv2.GC_PR_BGD, np.uint8)
+        gc[(skin_d2 < 9.0) & person] = cv2.GC_PR_FGD
+        gc[prob < 0.2] = cv2.GC_BGD
+        gc[below_chin & ~neck & sure_person] = cv2.GC_BGD
+        sure_skin = cv2.erode((upper_face & ~glasses & ~brows_eyes).astype(np.uint8), np.ones((3, 3), np.uint8),
+                              iterations=max(1, int(round(2 * s)))).astype(bool)
+        gc[sure_skin] = cv2.GC_FGD
+        bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+        cv2.grabCut(work, gc, None, bgd, fgd, 3, cv2.GC_INIT_WITH_MASK)
+        fg = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
+        scores[..., _CLS_SKIN] += np.where(fg, _GC_WEIGHT, -_GC_WEIGHT)
+    # in the beard zone a non-skin colour is beard (other), not clothes
+    scores = _softmax_smooth(scores, work, max(1, int(round(0.8 * s))), iters=1)
+
+    scalp_zone = (~oval & (v > 0.0)) | (oval & (v > UPPER_FOREHEAD_MM))
+    force_other = glasses
+    hz = hair_zone & (v > -30.0) & ~(beard_zone & (v < v_mouth))
+    # head outline: the person silhouette above the eyes
+    outline_mask = person & (v > -10.0) & (np.abs(u) < 140.0)
+    if _DEBUG is not None:
+        _DEBUG.update(skin_ll_rel=skin_ll_rel, tex=tex, tex_skin=tex_skin, lab=lab, hair_samples=hair_samples,
+                  skull=skull, has_hair=has_hair, skin=skin, skin_d2=skin_d2, scores=scores, v=v, u=u)
+    zones = {"scalp_zone": scalp_zone, "hair_zone": hz, "force_other": force_other & ~hz,
+             "outline_mask": outline_mask, "px_per_mm_full": face.px_per_mm}
+    return scores, zones
+
+
+def _person_from_border(rgb: np.ndarray) -> np.ndarray:
+    """Probability that a pixel is not background, where the background is the border colours."""
+    H, W = rgb.shape[:2]
+    f = min(1.0, 256.0 / max(H, W))
+    small = cv2.resize(rgb, (max(8, round(W * f)), max(8, round(H * f))), interpolation=cv2.INTER_AREA)
+    lab = _to_lab(small)
+    h, w = lab.shape[:2]
+    b = max(2, int(0.04 * min(h, w)))
+    border = np.zeros((h, w), bool)
+    # top edge and the upper half of the sides: the bottom edge is often the neck or shoulders
+    border[:b], border[: h // 2, :b], border[: h // 2, -b:] = True, True, True
+    ll = _log_density(lab[border], sigma_bins=1.0)[_bin_index(lab)]
+    thr = float(np.percentile(ll[border], 5))
+    prob = 1.0 / (1.0 + np.exp(np.clip(ll - thr + 1.0, -30, 30)))
+    prob = cv2.GaussianBlur(prob.astype(np.float32), (0, 0), 1.0)
+    # keep the largest component (the head), drop scattered specks
+    n, comp, stats, _ = cv2.connectedComponentsWithStats((prob > 0.5).astype(np.uint8))
+    if n > 1:
+        keep = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        prob = np.where(comp == keep, prob, np.minimum(prob, 0.3))
+    return cv2.resize(prob, (W, H), interpolation=cv2.INTER_LINEAR)
+
+
+def _scores_without_face(work, prob):
+    """Skin, hair and background from colour and texture alone (top, back and side views)."""
+    h, w = work.shape[:2]
+    lab = _to_lab(work)
+    rng = np.random.default_rng(0)
+    person = prob > 0.5
+    sure = prob > 0.8
+    # generic skin: warm hue (a, b > 0, hue angle 20-80 degrees), moderate chroma
+    a, b = lab[..., 1], lab[..., 2]
+    hue = np.degrees(np.arctan2(b, a))
+    chroma = np.hypot(a, b)
+    tex = _texture(lab, 0.8)
+    smooth = tex < np.percentile(tex[person], 40) if person.any() else np.ones((h, w), bool)
+    skin_seed = sure & (hue > 15) & (hue < 85) & (chroma > 8) & (chroma < 60) & (lab[..., 0] > 20) & smooth
+    idx = _bin_index(lab)
+    if skin_seed.sum() > 30:
+        keep = _robust_inliers(lab[skin_seed], 3.0)
+        rgb_px = _subsample(work[skin_seed][keep], 3000, rng)
+        ll_skin = _log_density(np.concatenate([lab[skin_seed][keep], _augment_skin(rgb_px)]), sigma_bins=1.2)[idx]
+        ref = np.percentile(ll_skin[skin_seed], 5)
+    else:
+        ll_skin = np.full((h, w), -12.0, np.float32)
+        ref = 0.0
+    nonskin = (ll_skin - ref) < -3.0
+    ll_hair = _log_density(_subsample(lab[sure & nonskin], 4000, rng))[idx]
+    ll_bg = _log_density(_subsample(lab[prob < 0.2], 4000, rng))[idx]
+    tex_skin = float(np.median(tex[skin_seed])) if skin_seed.any() else float(np.median(tex))
+    ll_hair = ll_hair + np.clip(np.log((tex + 0.5) / (tex_skin + 0.5)), -1.5, 1.5)
+    p = np.clip(prob, 1e-3, 1 - 1e-3)
+    scores = np.full((h, w, 4), -30.0, np.float32)
+    scores[..., _CLS_BG] = 1.5 * np.log(1 - p) + 0.5 * ll_bg
+    scores[..., _CLS_SKIN] = 1.5 * np.log(p) + ll_skin
+    scores[..., _CLS_HAIR] = 1.5 * np.log(p) + ll_hair
+    s_guess = max(w, h) / 300.0
+    scores = _softmax_smooth(scores, work, max(1, int(round(s_guess))), iters=1)
+    # the head: the top of the person silhouette down to about one and a half head widths
+    ys = np.flatnonzero(person.any(axis=1))
+    head = np.zeros((h, w), bool)
+    if ys.size:
+        top = ys[0]
+        widths = person[top: top + max(4, h // 3)].sum(axis=1)
+        head_w = float(np.percentile(widths, 60)) if widths.size else w
+        head[top: int(top + 1.4 * max(head_w, 1))] = True
+    zones = {"scalp_zone": head, "hair_zone": head & person, "force_other": np.zeros((h, w), bool),
+             "outline_mask": head & person, "px_per_mm_full": 3.0}
+    return scores, zones
