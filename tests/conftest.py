@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 SHARED_PHOTOS = ROOT.parent / "shared" / "photos" / "house"
+if not SHARED_PHOTOS.is_dir():  # a git worktree one level deeper (../wt/<name>), or $SMP_SHARED_PHOTOS
+    SHARED_PHOTOS = Path(os.environ.get("SMP_SHARED_PHOTOS", ROOT.parent.parent / "shared" / "photos" / "house"))
 
 
 @pytest.fixture(scope="session")
