@@ -65,7 +65,15 @@ _CLS_BG, _CLS_SKIN, _CLS_HAIR, _CLS_OTHER = 0, 1, 2, 3
 _DEBUG: dict | None = None  # set to {} to keep the intermediate arrays of the last call
 _USE_GRABCUT = True
 _GC_WEIGHT = 1.5
+_GC_SIDE = 220
+_EM = 2
 _POLAR_CHROMA = False
+_HAIR_MIN_SHARE = 0.01
+_USE_BLEND = True
+_USE_SPECULAR = False
+_CHROMA_UP = 2.0
+_USE_ISLANDS = True
+_NO_HAIR_LL = 1.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -200,7 +208,7 @@ class _SkinModel:
         g_lo = np.clip(L / max(self.L_mean, 1.0), 0.4, 1.0) ** 0.8
         expected = self.C_mean * np.where(L > self.L_mean, g_hi, g_lo)
         dc = C - expected
-        zc = dc / np.where(dc < 0, self.C_std, 2.0 * self.C_std)
+        zc = dc / np.where(dc < 0, self.C_std, _CHROMA_UP * self.C_std)
         dh = (hue - self.hue_mean + 180.0) % 360.0 - 180.0
         zh = dh / self.hue_std * np.clip(C / 12.0, 0.0, 1.0)
         sl = np.where(L < self.L_mean, 2.0, 1.0) * (1.5 * self.L_std + 6.0)
@@ -233,6 +241,52 @@ def _texture(lab: np.ndarray, sigma_px: float, mask: np.ndarray | None = None) -
     hp = np.abs(L - mean) * m
     sig2 = max(1.0, 2.0 * sigma_px)
     return cv2.GaussianBlur(hp, (0, 0), sig2) / np.maximum(cv2.GaussianBlur(m, (0, 0), sig2), 1e-3)
+
+
+def _grabcut_skin(work: np.ndarray, gc: np.ndarray, max_side: int, iters: int = 2) -> np.ndarray:
+    """GrabCut foreground (skin) share per pixel, run on the crop reduced to ``max_side``."""
+    h, w = gc.shape
+    g = min(1.0, max_side / max(h, w))
+    if g < 1.0:
+        size = (max(8, round(w * g)), max(8, round(h * g)))
+        img = cv2.resize(work, size, interpolation=cv2.INTER_AREA)
+        m = cv2.resize(gc, size, interpolation=cv2.INTER_NEAREST)
+    else:
+        img, m = work, gc.copy()
+    if not (np.isin(m, (cv2.GC_FGD, cv2.GC_PR_FGD)).any() and np.isin(m, (cv2.GC_BGD, cv2.GC_PR_BGD)).any()):
+        return np.isin(gc, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32)
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.grabCut(img, m, None, bgd, fgd, iters, cv2.GC_INIT_WITH_MASK)
+    fg = np.isin(m, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32)
+    if g < 1.0:
+        fg = cv2.resize(fg, (w, h), interpolation=cv2.INTER_LINEAR)
+    return fg
+
+
+def _guided_upsample(guide_full: np.ndarray, guide_low: np.ndarray, src_low: np.ndarray, *,
+                     radius: int, eps: float) -> np.ndarray:
+    """Fast guided filter (He & Sun 2015): the linear coefficients are fitted on the reduced
+    image and applied to the full-resolution guide, so edges follow the photo at full size.
+
+    ``src_low`` is (h, w, C) on the reduced image; returns (H, W, C) float32.
+    """
+    I = guide_low.astype(np.float32)
+    k = (2 * radius + 1, 2 * radius + 1)
+    mean_I = cv2.boxFilter(I, -1, k)
+    var_I = cv2.boxFilter(I * I, -1, k) - mean_I * mean_I
+    p = src_low.astype(np.float32)
+    mean_p = cv2.boxFilter(p, -1, k)
+    cov = cv2.boxFilter(p * I[..., None], -1, k) - mean_p * mean_I[..., None]
+    a = cov / (var_I + eps)[..., None]
+    b = mean_p - a * mean_I[..., None]
+    a = cv2.boxFilter(a, -1, k)
+    b = cv2.boxFilter(b, -1, k)
+    H, W = guide_full.shape[:2]
+    a_up = cv2.resize(a, (W, H), interpolation=cv2.INTER_LINEAR)
+    b_up = cv2.resize(b, (W, H), interpolation=cv2.INTER_LINEAR)
+    if a_up.ndim == 2:
+        a_up, b_up = a_up[..., None], b_up[..., None]
+    return a_up * guide_full.astype(np.float32)[..., None] + b_up
 
 
 def _guided(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
@@ -414,10 +468,8 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
 
     # Full-resolution edges: upsample the class scores and filter them with the photo as guide.
     if f < 1.0:
-        up = cv2.resize(scores, (cw, ch), interpolation=cv2.INTER_LINEAR)
-        gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
-        r = int(np.ceil(1.5 / f))
-        up = _guided(gray, up, r, (0.04 * 255) ** 2)
+        up = _guided_upsample(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY), cv2.cvtColor(work, cv2.COLOR_RGB2GRAY),
+                              scores, radius=2, eps=(0.04 * 255) ** 2)
     else:
         up = scores
     cls = np.argmax(up, axis=2).astype(np.uint8)
@@ -486,6 +538,95 @@ def _clean(labels: np.ndarray) -> np.ndarray:
     return cv2.medianBlur(labels, 3)
 
 
+def _specular_skin(work: np.ndarray, skin_rgb: np.ndarray, skin: "_SkinModel") -> np.ndarray:
+    """Pixels that are the person's skin plus a white surface reflection (shine on a bald head).
+
+    Dichromatic reflection: in linear RGB a shiny skin pixel is ``k * S + w * (1, 1, 1)`` with the
+    body colour S of the skin, k >= 0.3 (the skin still shows through) and w > 0, and it is lighter
+    than the face skin on average. Grey or white hair is darker than the skin or has almost no
+    body colour left (k near 0), so it does not pass.
+    """
+    lin = _srgb_to_linear(work.astype(np.float32) / 255.0).reshape(-1, 3)
+    S = _srgb_to_linear(np.median(skin_rgb, axis=0).astype(np.float32) / 255.0) if len(skin_rgb) else None
+    if S is None or float(S.sum()) < 1e-3:
+        return np.zeros(work.shape[:2], bool)
+    A = np.stack([S, np.ones(3, np.float32)], axis=1)  # 3x2
+    coef = lin @ np.linalg.pinv(A).T  # (N, 2): k, w
+    resid = np.linalg.norm(lin - coef @ A.T, axis=1) / np.maximum(np.linalg.norm(lin, axis=1), 1e-4)
+    L = cv2.cvtColor(work.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)[..., 0].reshape(-1)
+    ok = (coef[:, 0] >= 0.3) & (coef[:, 1] > 0.0) & (resid < 0.06) & (L > skin.L_mean + 0.5 * skin.L_std)
+    return ok.reshape(work.shape[:2])
+
+
+def _explain_blends(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarray:
+    """Silhouette pixels that are a mix of the nearby skin and background are not hair.
+
+    At the outline of a bald head the photo mixes skin with the backdrop over a few pixels
+    (focus, JPEG, the darkened limb); such a colour fits neither the skin nor the background
+    model and would read as hair. Where a pixel is explained as ``alpha * skin + (1 - alpha) *
+    background`` with the local skin and background colours (in linear RGB), it goes to the
+    skin when alpha > 0.5 and to the background otherwise.
+    """
+    cls = np.argmax(scores, axis=2)
+    sig = max(1.5, 3.0 * s)
+    lin = _srgb_to_linear(work.astype(np.float32) / 255.0).astype(np.float32)
+
+    def local_mean(mask):
+        m = mask.astype(np.float32)
+        wsum = cv2.GaussianBlur(m, (0, 0), sig)
+        mean = cv2.GaussianBlur(lin * m[..., None], (0, 0), sig) / np.maximum(wsum, 1e-4)[..., None]
+        return mean, wsum
+
+    # skin colour from skin pixels a little inside, not the boundary pixels themselves
+    skin_in = cv2.erode((cls == _CLS_SKIN).astype(np.uint8), np.ones((3, 3), np.uint8),
+                        iterations=max(1, int(round(1.0 * s))))
+    S, ws = local_mean(skin_in)
+    B, wb = local_mean(cls == _CLS_BG)
+    d = S - B
+    dd = np.maximum((d * d).sum(axis=2), 1e-6)
+    alpha = np.clip(((lin - B) * d).sum(axis=2) / dd, 0.0, 1.0)
+    resid = np.sqrt(((lin - B - alpha[..., None] * d) ** 2).sum(axis=2) / dd)
+    cand = (cls == _CLS_HAIR) & (ws > 0.02) & (wb > 0.02) & (resid < 0.15)
+    out = scores.copy()
+    strength = np.where(cand, 8.0 * (1.0 - resid / 0.15), 0.0).astype(np.float32)
+    out[..., _CLS_HAIR] -= strength
+    out[..., _CLS_SKIN] += strength * (alpha > 0.5)
+    out[..., _CLS_BG] += strength * (alpha <= 0.5)
+    return out
+
+
+def _islands_to_skin(scores: np.ndarray, s: float) -> np.ndarray:
+    """Small patches of 'hair' surrounded by skin are marks on the skin (freckles, age spots).
+
+    A hair patch counts as an island when skin makes up nearly all of the ring around it and
+    its area is under about 2 cm^2; such a patch becomes skin.
+    """
+    cls = np.argmax(scores, axis=2)
+    hair = (cls == _CLS_HAIR).astype(np.uint8)
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(hair, connectivity=8)
+    if n <= 1:
+        return scores
+    skin = cls == _CLS_SKIN
+    k = np.ones((3, 3), np.uint8)
+    r = max(1, int(round(1.0 * s)))
+    max_area = 200.0 * s * s
+    out = scores
+    for i in range(1, n):
+        if stats[i, cv2.CC_STAT_AREA] > max_area:
+            continue
+        x, y, w, h = stats[i, :4]
+        y0, y1, x0, x1 = max(0, y - r - 1), y + h + r + 1, max(0, x - r - 1), x + w + r + 1
+        m = (comp[y0:y1, x0:x1] == i).astype(np.uint8)
+        ring = cv2.dilate(m, k, iterations=r).astype(bool) & ~m.astype(bool)
+        if ring.sum() and skin[y0:y1, x0:x1][ring].mean() > 0.9:
+            if out is scores:
+                out = scores.copy()
+            sub = out[y0:y1, x0:x1]
+            sel = m.astype(bool)
+            sub[sel, _CLS_SKIN] = sub[sel, _CLS_HAIR] + 1.0
+    return out
+
+
 def _softmax_smooth(scores: np.ndarray, guide: np.ndarray, radius: int, iters: int = 2) -> np.ndarray:
     """Mean-field-like smoothing: average the class log-probabilities edge-aware."""
     for _ in range(iters):
@@ -521,11 +662,14 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     if len(skin_px) < 30:
         skin_px, rgb_px = lab[oval], work[oval]
     keep = _robust_inliers(skin_px)
-    skin_px = skin_px[keep]
+    skin_px, rgb_px = skin_px[keep], rgb_px[keep]
     skin = _SkinModel.fit(skin_px)
     idx = _bin_index(lab)
     skin_d2 = skin.d2(lab)
-    ll_skin = skin.log_density(lab)
+    if _USE_SPECULAR:
+        spec = _specular_skin(work, rgb_px, skin)
+        skin_d2 = np.where(spec, np.minimum(skin_d2, 4.0), skin_d2)
+    ll_skin = -0.5 * skin_d2 + (skin.log_density(lab) + 0.5 * skin.d2(lab))
     skin_ll_rel = -0.5 * skin_d2 + 2.0  # ~0 at the edge of typical skin, negative beyond
 
     # --- texture
@@ -553,7 +697,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     other_px = _subsample(lab[other_samples], 4000, rng)
     bg_px = _subsample(lab[prob < 0.2], 4000, rng)
     head_area = max(1, int(skull.sum()))
-    has_hair = len(hair_px) > max(15, 0.01 * head_area)
+    has_hair = len(hair_px) > max(15, _HAIR_MIN_SHARE * head_area)
     ll_hair_tab = _log_density(_subsample(hair_px, 4000, rng), sigma_bins=1.0) if has_hair else None
     ll_other_tab = _log_density(other_px, sigma_bins=1.0)
     ll_bg_tab = _log_density(bg_px, sigma_bins=1.0)
@@ -563,7 +707,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     if ll_hair_tab is not None:
         ll_hair = ll_hair_tab[idx]
     else:  # bald: a broad "not skin" model
-        ll_hair = np.full(shape, np.log(1.0 / (_NL * _NA * _NA)) + 1.0, np.float32)
+        ll_hair = np.full(shape, np.log(1.0 / (_NL * _NA * _NA)) + _NO_HAIR_LL, np.float32)
 
     # texture evidence: fibrous favours hair, smooth favours skin
     tex_ratio = np.log((tex + 0.5) / (tex_skin + 0.5))
@@ -593,12 +737,35 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
         sure_skin = cv2.erode((upper_face & ~glasses & ~brows_eyes).astype(np.uint8), np.ones((3, 3), np.uint8),
                               iterations=max(1, int(round(2 * s)))).astype(bool)
         gc[sure_skin] = cv2.GC_FGD
-        bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-        cv2.grabCut(work, gc, None, bgd, fgd, 3, cv2.GC_INIT_WITH_MASK)
-        fg = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
-        scores[..., _CLS_SKIN] += np.where(fg, _GC_WEIGHT, -_GC_WEIGHT)
+        fg = _grabcut_skin(work, gc, _GC_SIDE)
+        scores[..., _CLS_SKIN] += _GC_WEIGHT * (2.0 * fg - 1.0)
+    # One EM round on the skull: refit skin from the face and the scalp pixels taken as skin (a
+    # bald scalp is often tanner or redder than the face), and hair from what stays far from it.
+    ll_skin_cur, ll_hair_cur = ll_skin, ll_hair
+    for _ in range(_EM):
+        cls1 = np.argmax(scores, axis=2)
+        sel = (cls1 == _CLS_SKIN) & sure_person & (skull | samples)
+        if sel.sum() <= 50:
+            break
+        px = lab[sel]
+        skin2 = _SkinModel.fit(px[_robust_inliers(px, 3.0)])
+        d2b = skin2.d2(lab)
+        ll_s2 = skin2.log_density(lab)
+        scores[..., _CLS_SKIN] += np.where(hair_zone, ll_s2 - ll_skin_cur, 0.0)
+        hs2 = (cls1 == _CLS_HAIR) & skull & inner & (d2b > 9.0) & ~glasses
+        if hs2.sum() > max(15, _HAIR_MIN_SHARE * head_area):
+            ll_h2 = _log_density(_subsample(lab[hs2], 4000, rng), sigma_bins=1.0)[idx]
+        else:
+            ll_h2 = np.full(shape, np.log(1.0 / (_NL * _NA * _NA)) + _NO_HAIR_LL, np.float32)
+        ll_h2 = ll_h2 + 2.0 * np.clip(tex_ratio, -1.5, 1.5)
+        scores[..., _CLS_HAIR] += np.where(hair_zone, ll_h2 - ll_hair_cur, 0.0)
+        ll_skin_cur, ll_hair_cur = ll_s2, ll_h2
     # in the beard zone a non-skin colour is beard (other), not clothes
     scores = _softmax_smooth(scores, work, max(1, int(round(0.8 * s))), iters=1)
+    if _USE_BLEND:
+        scores = _explain_blends(scores, work, s)
+    if _USE_ISLANDS:
+        scores = _islands_to_skin(scores, s)
 
     scalp_zone = (~oval & (v > 0.0)) | (oval & (v > UPPER_FOREHEAD_MM))
     force_other = glasses
@@ -607,7 +774,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     outline_mask = person & (v > -10.0) & (np.abs(u) < 140.0)
     if _DEBUG is not None:
         _DEBUG.update(skin_ll_rel=skin_ll_rel, tex=tex, tex_skin=tex_skin, lab=lab, hair_samples=hair_samples,
-                  skull=skull, has_hair=has_hair, skin=skin, skin_d2=skin_d2, scores=scores, v=v, u=u)
+                  skull=skull, has_hair=has_hair, skin=skin, rgb_px=rgb_px, work=work, skin_d2=skin_d2, scores=scores, v=v, u=u)
     zones = {"scalp_zone": scalp_zone, "hair_zone": hz, "force_other": force_other & ~hz,
              "outline_mask": outline_mask, "px_per_mm_full": face.px_per_mm}
     return scores, zones
