@@ -67,6 +67,9 @@ _USE_GRABCUT = True
 _GC_WEIGHT = 1.5
 _GC_SIDE = 220
 _EM = 2
+_EM_MARGIN = 3.0
+_RG = False
+_RG_MIX = 0.3
 _POLAR_CHROMA = False
 _HAIR_MIN_SHARE = 0.01
 _USE_BLEND = True
@@ -171,6 +174,7 @@ class _SkinModel:
     C_std: float = 4.0
     hue_mean: float = 50.0
     hue_std: float = 8.0
+    neutral: tuple = (0.0, 0.0)
 
     @classmethod
     def fit(cls, lab_px: np.ndarray) -> "_SkinModel":
@@ -196,8 +200,9 @@ class _SkinModel:
         L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
         if not _POLAR_CHROMA:
             g = 1.0 - np.clip((L - self.L_hi) / max(100.0 - self.L_hi, 5.0), 0.0, 0.8)
-            da = a - g * float(self.mean_ab[0])
-            db = b - g * float(self.mean_ab[1])
+            n0, n1 = self.neutral
+            da = a - (n0 + g * (float(self.mean_ab[0]) - n0))
+            db = b - (n1 + g * (float(self.mean_ab[1]) - n1))
             ic = self.icov_ab.astype(np.float32)
             q = (ic[0, 0] * da * da + 2 * ic[0, 1] * da * db + ic[1, 1] * db * db) / (0.5 + 0.5 * g) ** 2
             sl = np.where(L < self.L_mean, 2.0, 1.0) * (1.5 * self.L_std + 6.0)
@@ -223,6 +228,25 @@ class _SkinModel:
             log_area2 = self.logdet_ab
         norm = -0.5 * (3 * np.log(2 * np.pi) + log_area2 + 2 * np.log(sl)) + np.log(_BIN_VOLUME)
         return (-0.5 * self.d2(lab) + norm).astype(np.float32)
+
+
+def _rg_features(work: np.ndarray, lab: np.ndarray) -> np.ndarray:
+    """Lightness and the linear-RGB chromaticity (r, g) x 100: shading changes L, not r and g."""
+    lin = _srgb_to_linear(work.astype(np.float32) / 255.0)
+    tot = np.maximum(lin.sum(axis=2), 1e-4)
+    return np.stack([lab[..., 0], 100.0 * lin[..., 0] / tot, 100.0 * lin[..., 1] / tot], axis=2).astype(np.float32)
+
+
+def _rg_model(feat_px: np.ndarray) -> "_SkinModel":
+    m = _SkinModel.fit(feat_px)
+    m.neutral = (100.0 / 3.0, 100.0 / 3.0)
+    # chromaticity noise is smaller than in a, b: regularise less
+    ab = feat_px[:, 1:].astype(np.float64)
+    if len(ab) > 3:
+        cov = np.cov(ab.T) + np.diag([0.3, 0.3])
+        m.icov_ab = np.linalg.inv(cov)
+        m.logdet_ab = float(np.log(np.linalg.det(cov)))
+    return m
 
 
 def _texture(lab: np.ndarray, sigma_px: float, mask: np.ndarray | None = None) -> np.ndarray:
@@ -666,10 +690,14 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     skin = _SkinModel.fit(skin_px)
     idx = _bin_index(lab)
     skin_d2 = skin.d2(lab)
+    if _RG:
+        feat = _rg_features(work, lab)
+        skin_rg = _rg_model(feat[samples][keep] if len(feat[samples]) == len(keep) else feat[oval])
+        skin_d2 = _RG_MIX * skin_rg.d2(feat) + (1 - _RG_MIX) * skin_d2
     if _USE_SPECULAR:
         spec = _specular_skin(work, rgb_px, skin)
         skin_d2 = np.where(spec, np.minimum(skin_d2, 4.0), skin_d2)
-    ll_skin = -0.5 * skin_d2 + (skin.log_density(lab) + 0.5 * skin.d2(lab))
+    ll_skin = -0.5 * skin_d2 + (skin.log_density(lab) + 0.5 * skin.d2(lab))  # normalised as in Lab
     skin_ll_rel = -0.5 * skin_d2 + 2.0  # ~0 at the edge of typical skin, negative beyond
 
     # --- texture
@@ -744,13 +772,21 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     ll_skin_cur, ll_hair_cur = ll_skin, ll_hair
     for _ in range(_EM):
         cls1 = np.argmax(scores, axis=2)
-        sel = (cls1 == _CLS_SKIN) & sure_person & (skull | samples)
+        others = np.delete(scores, _CLS_SKIN, axis=2).max(axis=2)
+        sure_skin1 = scores[..., _CLS_SKIN] - others > _EM_MARGIN
+        sel = ((sure_skin1 & skull) | samples) & sure_person
         if sel.sum() <= 50:
             break
         px = lab[sel]
-        skin2 = _SkinModel.fit(px[_robust_inliers(px, 3.0)])
-        d2b = skin2.d2(lab)
+        inl = _robust_inliers(px, 3.0)
+        skin2 = _SkinModel.fit(px[inl])
         ll_s2 = skin2.log_density(lab)
+        d2b = skin2.d2(lab)
+        if _RG:
+            skin2_rg = _rg_model(feat[sel][inl])
+            d2b_rg = skin2_rg.d2(feat)
+            ll_s2 = ll_s2 + 0.5 * d2b - 0.5 * (_RG_MIX * d2b_rg + (1 - _RG_MIX) * d2b)
+            d2b = _RG_MIX * d2b_rg + (1 - _RG_MIX) * d2b
         scores[..., _CLS_SKIN] += np.where(hair_zone, ll_s2 - ll_skin_cur, 0.0)
         hs2 = (cls1 == _CLS_HAIR) & skull & inner & (d2b > 9.0) & ~glasses
         if hs2.sum() > max(15, _HAIR_MIN_SHARE * head_area):
