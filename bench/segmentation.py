@@ -130,15 +130,23 @@ def timing(runs: int) -> None:
 
     photo = Photo(big, "obama_2mp")
     analyse(photo, models)  # warm-up
-    totals, parts = [], {}
+    totals, cpu, parts = [], [], {}
     for _ in range(runs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         a = analyse(photo, models)
         totals.append((time.perf_counter() - t0) * 1e3)
+        cpu.append((time.process_time() - c0) * 1e3)
         for k, v in a.timings_ms.items():
             parts.setdefault(k, []).append(v)
     print(f"analyse() on a {big.shape[1]}x{big.shape[0]} photo ({big.shape[0] * big.shape[1] / 1e6:.1f} MP), "
-          f"{runs} runs, {cv2.getNumThreads()} OpenCV threads: median {statistics.median(totals):.0f} ms")
+          f"{runs} runs, {cv2.getNumThreads()} OpenCV threads: median {statistics.median(totals):.0f} ms wall, "
+          f"{statistics.median(cpu):.0f} ms CPU (all threads; the wall time on an idle 2-core machine lies "
+          f"between half of it and all of it)")
+    try:
+        load = open("/proc/loadavg").read().split()[0]
+        print(f"  load average while measuring: {load} (wall times are inflated on a busy machine)")
+    except OSError:
+        pass
     print("  stages (median ms): " + ", ".join(f"{k} {statistics.median(v):.0f}" for k, v in parts.items()))
 
 

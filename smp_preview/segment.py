@@ -496,9 +496,9 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
                               scores, radius=2, eps=(0.04 * 255) ** 2)
     else:
         up = scores
-    cls = np.argmax(up, axis=2).astype(np.uint8)
-    zones_full = {k: (cv2.resize(v.astype(np.uint8), (cw, ch), interpolation=cv2.INTER_NEAREST).astype(bool)
-                      if f < 1.0 else v) for k, v in zones.items() if isinstance(v, np.ndarray)}
+    cls = _argmax_channels(up)
+    zones_full = {k: (cv2.resize(zones[k].astype(np.uint8), (cw, ch), interpolation=cv2.INTER_NEAREST).astype(bool)
+                      if f < 1.0 else zones[k]) for k in ("scalp_zone", "hair_zone", "force_other")}
 
     lab_crop = np.full(cls.shape, OTHER, np.uint8)
     lab_crop[cls == _CLS_BG] = BACKGROUND
@@ -512,10 +512,12 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
     lab_crop = _drop_rim_hair(lab_crop, zones.get("px_per_mm_full", 3.0))
     labels[y0:y1, x0:x1] = lab_crop
 
-    # Hair coverage: the soft share of hair against scalp skin on the skull, blurred over ~1 mm.
-    p = np.exp(up - up.max(axis=2, keepdims=True))
-    p /= p.sum(axis=2, keepdims=True)
-    hair_share = p[..., _CLS_HAIR] / np.maximum(p[..., _CLS_HAIR] + p[..., _CLS_SKIN], 1e-6)
+    # Hair coverage: the soft share of hair against scalp skin on the skull, blurred over ~1 mm
+    # (computed on the reduced crop, where the models ran, and upsampled).
+    d = np.clip(scores[..., _CLS_SKIN] - scores[..., _CLS_HAIR], -30, 30)
+    hair_share = (1.0 / (1.0 + np.exp(d))).astype(np.float32)
+    if f < 1.0:
+        hair_share = cv2.resize(hair_share, (cw, ch), interpolation=cv2.INTER_LINEAR)
     head_zone = zones_full["hair_zone"] & np.isin(lab_crop, (SCALP, HAIR))
     s_full = zones.get("px_per_mm_full", 3.0)
     cov = cv2.GaussianBlur(np.where(head_zone, hair_share, 0).astype(np.float32), (0, 0), max(0.8, 0.7 * s_full))
@@ -533,6 +535,17 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
             (cx, cy), (ew, eh), ang = e
             outline = ((cx / f + x0, cy / f + y0), (ew / f, eh / f), ang)
     return Segmentation(labels, coverage.astype(np.float32), head_full, outline)
+
+
+def _argmax_channels(x: np.ndarray) -> np.ndarray:
+    """``np.argmax(x, axis=2)`` as uint8, faster on large (H, W, C) arrays."""
+    best = x[..., 0].copy()
+    out = np.zeros(x.shape[:2], np.uint8)
+    for k in range(1, x.shape[2]):
+        m = x[..., k] > best
+        best[m] = x[..., k][m]
+        out[m] = k
+    return out
 
 
 def _drop_rim_hair(labels: np.ndarray, px_per_mm: float) -> np.ndarray:
