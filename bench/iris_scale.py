@@ -16,9 +16,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import cv2
 import numpy as np
+
+from smp_preview.face import IRIS_LEFT, IRIS_RIGHT, faces_from_result
 from smp_preview.models import get_models
-from smp_preview.face import faces_from_result, IRIS_RIGHT, IRIS_LEFT, _iris_diameter_px
 from smp_preview.photo import load_photo
+
 m=get_models()
 def limbus_radius(gray, c, r0, up=8):
     # radial profiles over the horizontal sectors (eyelids cover top/bottom), on an upsampled patch
@@ -60,9 +62,9 @@ r=np.array([[o[1]/o[0] for o in row[1]] for row in rows])
 ipd_lm=np.array([row[2]/(np.mean([o[0] for o in row[1]])/11.7) for row in rows])
 ipd_li=np.array([row[2]/(np.mean([o[1] for o in row[1]])/11.7) for row in rows])
 print('limbus/landmark diameter ratio: median %.3f, IQR %.3f-%.3f, n=%d eyes'%(np.median(r), *np.percentile(r,[25,75]), r.size))
-print('IPD with landmark iris scale: median %.1f mm (%.1f-%.1f); with limbus scale: median %.1f (%.1f-%.1f)'%(np.median(ipd_lm), ipd_lm.min(), ipd_lm.max(), np.median(ipd_li), ipd_li.min(), ipd_li.max()))
+print(f'IPD with landmark iris scale: median {np.median(ipd_lm):.1f} mm ({ipd_lm.min():.1f}-{ipd_lm.max():.1f}); with limbus scale: median {np.median(ipd_li):.1f} ({ipd_li.min():.1f}-{ipd_li.max():.1f})')
 ok=(r>0.72)&(r<1.38)
 print('valid eyes (limbus found inside 0.72-1.38 of the landmark radius): %d of %d; ratio median %.3f, mean %.3f, IQR %.3f-%.3f'%(ok.sum(), r.size, np.median(r[ok]), r[ok].mean(), *np.percentile(r[ok],[25,75])))
 both=ok.all(1)
 print('photos with both eyes valid: %d; per-photo mean ratio median %.3f'%(both.sum(), np.median(r[both].mean(1))))
-print('IPD landmark scale median %.1f; corrected by the median ratio: %.1f'%(np.median(ipd_lm), np.median(ipd_lm)/np.median(r[ok])))
+print(f'IPD landmark scale median {np.median(ipd_lm):.1f}; corrected by the median ratio: {np.median(ipd_lm)/np.median(r[ok]):.1f}')

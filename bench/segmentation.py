@@ -34,9 +34,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from smp_preview.analysis import analyse  # noqa: E402
-from smp_preview.models import get_models  # noqa: E402
-from smp_preview.photo import load_photo  # noqa: E402
+from smp_preview.analysis import analyse
+from smp_preview.models import get_models
+from smp_preview.photo import load_photo
 
 CLASSES = ("background", "skin", "hair", "other")
 _TO4 = np.array([0, 1, 1, 2, 3], np.uint8)  # label value -> scoring class
@@ -143,7 +143,7 @@ def timing(runs: int) -> None:
           f"{statistics.median(cpu):.0f} ms CPU (all threads; the wall time on an idle 2-core machine lies "
           f"between half of it and all of it)")
     try:
-        load = open("/proc/loadavg").read().split()[0]
+        load = Path("/proc/loadavg").read_text().split()[0]
         print(f"  load average while measuring: {load} (wall times are inflated on a busy machine)")
     except OSError:
         pass

@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from .face import CHIN, FACE_OVAL, GLABELLA, FaceGeometry
+from .face import CHIN, FACE_OVAL, FaceGeometry
 
 BACKGROUND, SKIN, SCALP, HAIR, OTHER = 0, 1, 2, 3, 4
 LABEL_NAMES = {BACKGROUND: "background", SKIN: "other skin", SCALP: "scalp skin", HAIR: "head hair", OTHER: "other"}
@@ -63,20 +63,14 @@ _AB_LO, _AB_HI = -64.0, 80.0
 
 _CLS_BG, _CLS_SKIN, _CLS_HAIR, _CLS_OTHER = 0, 1, 2, 3
 _DEBUG: dict | None = None  # set to {} to keep the intermediate arrays of the last call
-_USE_GRABCUT = True
-_GC_WEIGHT = 1.5
-_GC_SIDE = 220
-_EM = 2
-_EM_MARGIN = 3.0
-_RG = False
-_RG_MIX = 0.3
-_POLAR_CHROMA = False
-_HAIR_MIN_SHARE = 0.01
-_USE_BLEND = True
-_USE_SPECULAR = False
-_CHROMA_UP = 2.0
-_USE_ISLANDS = True
-_NO_HAIR_LL = 1.0
+# Method constants (chosen on the dev set; see bench/segmentation.py).
+_GC_WEIGHT = 1.5  # weight of the GrabCut skin decision in the skin score
+_GC_SIDE = 220  # GrabCut runs on the crop reduced to this long side
+_EM_ROUNDS = 2  # refits of the skin and hair models on the skull
+_EM_MARGIN = 3.0  # score margin for a scalp pixel to count as sure skin in a refit
+_HAIR_MIN_SHARE = 0.01  # fewer hair samples than this share of the skull: no hair model (bald)
+_MORE_PIGMENT = 3.0  # a chroma above the face skin's counts this many times less
+_NO_HAIR_LL = 1.0  # log-density bonus of the broad "not skin" model used when bald
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,8 +154,9 @@ class _SkinModel:
     """A Gaussian skin colour model in Lab: chroma (a, b) tight, lightness loose.
 
     Highlights on skin (specular reflection) raise L and pull the chroma towards neutral, so
-    above the brightest face skin the expected chroma shrinks in proportion; grey and white
-    hair at the lightness of the skin keeps a low chroma and stays far from the model.
+    above the brightest face skin (the 90th percentile of L) the expected chroma shrinks in
+    proportion; shadow is allowed twice the lightness spread of light. Grey and white hair at
+    the lightness of the skin keeps a low chroma and stays far from the model.
     """
 
     mean_ab: np.ndarray
@@ -170,83 +165,39 @@ class _SkinModel:
     L_mean: float
     L_std: float
     L_hi: float
-    C_mean: float = 20.0
-    C_std: float = 4.0
-    hue_mean: float = 50.0
-    hue_std: float = 8.0
-    neutral: tuple = (0.0, 0.0)
 
     @classmethod
-    def fit(cls, lab_px: np.ndarray) -> "_SkinModel":
+    def fit(cls, lab_px: np.ndarray) -> _SkinModel:
         ab = lab_px[:, 1:].astype(np.float64)
+        # chroma noise of JPEG and sensor: at least 2 units of a and b
         cov = np.cov(ab.T) + np.diag([4.0, 4.0]) if len(ab) > 3 else np.diag([40.0, 40.0])
         L = lab_px[:, 0]
-        C = np.hypot(ab[:, 0], ab[:, 1])
-        hue = np.degrees(np.arctan2(ab[:, 1], ab[:, 0]))
-        h0 = float(np.degrees(np.arctan2(np.mean(ab[:, 1]), np.mean(ab[:, 0]))))
-        dh = (hue - h0 + 180.0) % 360.0 - 180.0
         return cls(ab.mean(axis=0), np.linalg.inv(cov), float(np.log(np.linalg.det(cov))),
-                   float(np.mean(L)), float(max(np.std(L), 4.0)), float(np.percentile(L, 90)),
-                   float(np.mean(C)), float(max(np.std(C), 2.5)), h0 + float(np.mean(dh)), float(max(np.std(dh), 4.0)))
+                   float(np.mean(L)), float(max(np.std(L), 4.0)), float(np.percentile(L, 90)))
 
     def d2(self, lab: np.ndarray) -> np.ndarray:
-        """Squared normalised distance from the model (about chi-square with 3 dof for skin).
-
-        Chroma and hue are scored apart: skin varies mostly in saturation, and grey or white
-        hair is skin-coloured light with the saturation gone, so a chroma below the skin's
-        is penalised more than one above it. The expected chroma follows the lightness:
-        lower in shadow, pulled towards neutral in highlights above the brightest face skin.
-        """
+        """Squared normalised distance from the model (about chi-square with 3 dof for skin)."""
         L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
-        if not _POLAR_CHROMA:
-            g = 1.0 - np.clip((L - self.L_hi) / max(100.0 - self.L_hi, 5.0), 0.0, 0.8)
-            n0, n1 = self.neutral
-            da = a - (n0 + g * (float(self.mean_ab[0]) - n0))
-            db = b - (n1 + g * (float(self.mean_ab[1]) - n1))
-            ic = self.icov_ab.astype(np.float32)
-            q = (ic[0, 0] * da * da + 2 * ic[0, 1] * da * db + ic[1, 1] * db * db) / (0.5 + 0.5 * g) ** 2
-            sl = np.where(L < self.L_mean, 2.0, 1.0) * (1.5 * self.L_std + 6.0)
-            return q + ((L - self.L_mean) / sl) ** 2
-        C = np.hypot(a, b)
-        hue = np.degrees(np.arctan2(b, a))
-        g_hi = 1.0 - np.clip((L - self.L_hi) / max(100.0 - self.L_hi, 5.0), 0.0, 0.8)
-        g_lo = np.clip(L / max(self.L_mean, 1.0), 0.4, 1.0) ** 0.8
-        expected = self.C_mean * np.where(L > self.L_mean, g_hi, g_lo)
-        dc = C - expected
-        zc = dc / np.where(dc < 0, self.C_std, _CHROMA_UP * self.C_std)
-        dh = (hue - self.hue_mean + 180.0) % 360.0 - 180.0
-        zh = dh / self.hue_std * np.clip(C / 12.0, 0.0, 1.0)
+        g = 1.0 - np.clip((L - self.L_hi) / max(100.0 - self.L_hi, 5.0), 0.0, 0.8)
+        da = a - g * float(self.mean_ab[0])
+        db = b - g * float(self.mean_ab[1])
+        if _MORE_PIGMENT > 1.0:
+            # more saturated than the face along the skin's own hue is more pigment (tan, a
+            # sunburnt or freckled crown), not another material: count it at a fraction
+            e = self.mean_ab / max(float(np.linalg.norm(self.mean_ab)), 1e-3)
+            r = np.maximum(da * float(e[0]) + db * float(e[1]), 0.0) * (1.0 - 1.0 / _MORE_PIGMENT)
+            da = da - r * float(e[0])
+            db = db - r * float(e[1])
+        ic = self.icov_ab.astype(np.float32)
+        q = (ic[0, 0] * da * da + 2 * ic[0, 1] * da * db + ic[1, 1] * db * db) / (0.5 + 0.5 * g) ** 2
         sl = np.where(L < self.L_mean, 2.0, 1.0) * (1.5 * self.L_std + 6.0)
-        return zc * zc + zh * zh + ((L - self.L_mean) / sl) ** 2
+        return q + ((L - self.L_mean) / sl) ** 2
 
     def log_density(self, lab: np.ndarray) -> np.ndarray:
         """Log probability per Lab histogram bin, comparable with `_log_density` tables."""
         sl = 1.5 * self.L_std + 6.0
-        if _POLAR_CHROMA:  # the (chroma, hue) Gaussian as an area in the a-b plane
-            log_area2 = 2 * np.log(1.5 * self.C_std * np.radians(self.hue_std) * max(self.C_mean, 5.0))
-        else:
-            log_area2 = self.logdet_ab
-        norm = -0.5 * (3 * np.log(2 * np.pi) + log_area2 + 2 * np.log(sl)) + np.log(_BIN_VOLUME)
+        norm = -0.5 * (3 * np.log(2 * np.pi) + self.logdet_ab + 2 * np.log(sl)) + np.log(_BIN_VOLUME)
         return (-0.5 * self.d2(lab) + norm).astype(np.float32)
-
-
-def _rg_features(work: np.ndarray, lab: np.ndarray) -> np.ndarray:
-    """Lightness and the linear-RGB chromaticity (r, g) x 100: shading changes L, not r and g."""
-    lin = _srgb_to_linear(work.astype(np.float32) / 255.0)
-    tot = np.maximum(lin.sum(axis=2), 1e-4)
-    return np.stack([lab[..., 0], 100.0 * lin[..., 0] / tot, 100.0 * lin[..., 1] / tot], axis=2).astype(np.float32)
-
-
-def _rg_model(feat_px: np.ndarray) -> "_SkinModel":
-    m = _SkinModel.fit(feat_px)
-    m.neutral = (100.0 / 3.0, 100.0 / 3.0)
-    # chromaticity noise is smaller than in a, b: regularise less
-    ab = feat_px[:, 1:].astype(np.float64)
-    if len(ab) > 3:
-        cov = np.cov(ab.T) + np.diag([0.3, 0.3])
-        m.icov_ab = np.linalg.inv(cov)
-        m.logdet_ab = float(np.log(np.linalg.det(cov)))
-    return m
 
 
 def _texture(lab: np.ndarray, sigma_px: float, mask: np.ndarray | None = None) -> np.ndarray:
@@ -431,7 +382,7 @@ def _glasses_mask(lab, skin_ll, frame: _Frame, lm, shape) -> np.ndarray:
 
 def _ellipse_mask(shape, c, ax, ay) -> np.ndarray:
     m = np.zeros(shape, np.uint8)
-    cv2.ellipse(m, (int(round(c[0])), int(round(c[1]))), (int(max(1, ax)), int(max(1, ay))), 0, 0, 360, 1, -1)
+    cv2.ellipse(m, (round(c[0]), round(c[1])), (int(max(1, ax)), int(max(1, ay))), 0, 0, 360, 1, -1)
     return m.astype(bool)
 
 
@@ -558,7 +509,7 @@ def _drop_rim_hair(labels: np.ndarray, px_per_mm: float) -> np.ndarray:
     hair = (labels == HAIR).astype(np.uint8)
     if not hair.any():
         return labels
-    r = max(1, int(round(2.5 * px_per_mm)))
+    r = max(1, round(2.5 * px_per_mm))
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
     thin = hair.astype(bool) & ~cv2.morphologyEx(hair, cv2.MORPH_OPEN, k).astype(bool)
     near_bg = cv2.dilate((labels == BACKGROUND).astype(np.uint8), k).astype(bool)
@@ -573,26 +524,6 @@ def _drop_rim_hair(labels: np.ndarray, px_per_mm: float) -> np.ndarray:
 def _clean(labels: np.ndarray) -> np.ndarray:
     """Remove specks: a 3x3 median keeps edges and drops isolated pixels."""
     return cv2.medianBlur(labels, 3)
-
-
-def _specular_skin(work: np.ndarray, skin_rgb: np.ndarray, skin: "_SkinModel") -> np.ndarray:
-    """Pixels that are the person's skin plus a white surface reflection (shine on a bald head).
-
-    Dichromatic reflection: in linear RGB a shiny skin pixel is ``k * S + w * (1, 1, 1)`` with the
-    body colour S of the skin, k >= 0.3 (the skin still shows through) and w > 0, and it is lighter
-    than the face skin on average. Grey or white hair is darker than the skin or has almost no
-    body colour left (k near 0), so it does not pass.
-    """
-    lin = _srgb_to_linear(work.astype(np.float32) / 255.0).reshape(-1, 3)
-    S = _srgb_to_linear(np.median(skin_rgb, axis=0).astype(np.float32) / 255.0) if len(skin_rgb) else None
-    if S is None or float(S.sum()) < 1e-3:
-        return np.zeros(work.shape[:2], bool)
-    A = np.stack([S, np.ones(3, np.float32)], axis=1)  # 3x2
-    coef = lin @ np.linalg.pinv(A).T  # (N, 2): k, w
-    resid = np.linalg.norm(lin - coef @ A.T, axis=1) / np.maximum(np.linalg.norm(lin, axis=1), 1e-4)
-    L = cv2.cvtColor(work.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)[..., 0].reshape(-1)
-    ok = (coef[:, 0] >= 0.3) & (coef[:, 1] > 0.0) & (resid < 0.06) & (L > skin.L_mean + 0.5 * skin.L_std)
-    return ok.reshape(work.shape[:2])
 
 
 def _explain_blends(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarray:
@@ -616,7 +547,7 @@ def _explain_blends(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarra
 
     # skin colour from skin pixels a little inside, not the boundary pixels themselves
     skin_in = cv2.erode((cls == _CLS_SKIN).astype(np.uint8), np.ones((3, 3), np.uint8),
-                        iterations=max(1, int(round(1.0 * s))))
+                        iterations=max(1, round(1.0 * s)))
     S, ws = local_mean(skin_in)
     B, wb = local_mean(cls == _CLS_BG)
     d = S - B
@@ -645,7 +576,7 @@ def _islands_to_skin(scores: np.ndarray, s: float) -> np.ndarray:
         return scores
     skin = cls == _CLS_SKIN
     k = np.ones((3, 3), np.uint8)
-    r = max(1, int(round(1.0 * s)))
+    r = max(1, round(1.0 * s))
     max_area = 200.0 * s * s
     out = scores
     for i in range(1, n):
@@ -703,14 +634,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     skin = _SkinModel.fit(skin_px)
     idx = _bin_index(lab)
     skin_d2 = skin.d2(lab)
-    if _RG:
-        feat = _rg_features(work, lab)
-        skin_rg = _rg_model(feat[samples][keep] if len(feat[samples]) == len(keep) else feat[oval])
-        skin_d2 = _RG_MIX * skin_rg.d2(feat) + (1 - _RG_MIX) * skin_d2
-    if _USE_SPECULAR:
-        spec = _specular_skin(work, rgb_px, skin)
-        skin_d2 = np.where(spec, np.minimum(skin_d2, 4.0), skin_d2)
-    ll_skin = -0.5 * skin_d2 + (skin.log_density(lab) + 0.5 * skin.d2(lab))  # normalised as in Lab
+    ll_skin = skin.log_density(lab)
     skin_ll_rel = -0.5 * skin_d2 + 2.0  # ~0 at the edge of typical skin, negative beyond
 
     # --- texture
@@ -718,7 +642,6 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     tex_skin = float(np.median(tex[samples])) if samples.any() else 2.0
 
     # --- zones from the geometry
-    above_ears = v > -25.0
     hair_zone = person & ~oval & (v > -40.0)
     # the skull above the face: hair or scalp, never clothes
     skull = hair_zone & (v > -5.0)
@@ -730,7 +653,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     # --- samples for hair, clothes and background
     nonskin = skin_d2 > 9.0
     inner = cv2.erode(sure_person.astype(np.uint8), np.ones((3, 3), np.uint8),
-                      iterations=max(1, int(round(3.0 * s)))).astype(bool)
+                      iterations=max(1, round(3.0 * s))).astype(bool)
     hair_samples = skull & inner & nonskin & ~glasses
     hair_px = lab[hair_samples]
     neck = (np.abs(u) < 45.0) & (v > v_chin - 75.0)
@@ -770,20 +693,19 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     scores[..., _CLS_SKIN] += np.where(neck & ~oval & below_chin, 1.5, 0.0)
     # GrabCut (colour GMMs + contrast-sensitive graph cut) for skin against everything else,
     # started from the geometry: sure skin inside the face, sure non-skin in the background.
-    if _USE_GRABCUT:
-        gc = np.full(shape, cv2.GC_PR_BGD, np.uint8)
-        gc[(skin_d2 < 9.0) & person] = cv2.GC_PR_FGD
-        gc[prob < 0.2] = cv2.GC_BGD
-        gc[below_chin & ~neck & sure_person] = cv2.GC_BGD
-        sure_skin = cv2.erode((upper_face & ~glasses & ~brows_eyes).astype(np.uint8), np.ones((3, 3), np.uint8),
-                              iterations=max(1, int(round(2 * s)))).astype(bool)
-        gc[sure_skin] = cv2.GC_FGD
-        fg = _grabcut_skin(work, gc, _GC_SIDE)
-        scores[..., _CLS_SKIN] += _GC_WEIGHT * (2.0 * fg - 1.0)
+    gc = np.full(shape, cv2.GC_PR_BGD, np.uint8)
+    gc[(skin_d2 < 9.0) & person] = cv2.GC_PR_FGD
+    gc[prob < 0.2] = cv2.GC_BGD
+    gc[below_chin & ~neck & sure_person] = cv2.GC_BGD
+    sure_skin = cv2.erode((upper_face & ~glasses & ~brows_eyes).astype(np.uint8), np.ones((3, 3), np.uint8),
+                          iterations=max(1, round(2 * s))).astype(bool)
+    gc[sure_skin] = cv2.GC_FGD
+    fg = _grabcut_skin(work, gc, _GC_SIDE)
+    scores[..., _CLS_SKIN] += _GC_WEIGHT * (2.0 * fg - 1.0)
     # One EM round on the skull: refit skin from the face and the scalp pixels taken as skin (a
     # bald scalp is often tanner or redder than the face), and hair from what stays far from it.
     ll_skin_cur, ll_hair_cur = ll_skin, ll_hair
-    for _ in range(_EM):
+    for _ in range(_EM_ROUNDS):
         cls1 = np.argmax(scores, axis=2)
         others = np.delete(scores, _CLS_SKIN, axis=2).max(axis=2)
         sure_skin1 = scores[..., _CLS_SKIN] - others > _EM_MARGIN
@@ -795,11 +717,6 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
         skin2 = _SkinModel.fit(px[inl])
         ll_s2 = skin2.log_density(lab)
         d2b = skin2.d2(lab)
-        if _RG:
-            skin2_rg = _rg_model(feat[sel][inl])
-            d2b_rg = skin2_rg.d2(feat)
-            ll_s2 = ll_s2 + 0.5 * d2b - 0.5 * (_RG_MIX * d2b_rg + (1 - _RG_MIX) * d2b)
-            d2b = _RG_MIX * d2b_rg + (1 - _RG_MIX) * d2b
         scores[..., _CLS_SKIN] += np.where(hair_zone, ll_s2 - ll_skin_cur, 0.0)
         hs2 = (cls1 == _CLS_HAIR) & skull & inner & (d2b > 9.0) & ~glasses
         if hs2.sum() > max(15, _HAIR_MIN_SHARE * head_area):
@@ -810,11 +727,9 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
         scores[..., _CLS_HAIR] += np.where(hair_zone, ll_h2 - ll_hair_cur, 0.0)
         ll_skin_cur, ll_hair_cur = ll_s2, ll_h2
     # in the beard zone a non-skin colour is beard (other), not clothes
-    scores = _softmax_smooth(scores, work, max(1, int(round(0.8 * s))), iters=1)
-    if _USE_BLEND:
-        scores = _explain_blends(scores, work, s)
-    if _USE_ISLANDS:
-        scores = _islands_to_skin(scores, s)
+    scores = _softmax_smooth(scores, work, max(1, round(0.8 * s)), iters=1)
+    scores = _explain_blends(scores, work, s)
+    scores = _islands_to_skin(scores, s)
 
     scalp_zone = (~oval & (v > 0.0)) | (oval & (v > UPPER_FOREHEAD_MM))
     force_other = glasses
@@ -886,7 +801,7 @@ def _scores_without_face(work, prob):
     scores[..., _CLS_SKIN] = 1.5 * np.log(p) + ll_skin
     scores[..., _CLS_HAIR] = 1.5 * np.log(p) + ll_hair
     s_guess = max(w, h) / 300.0
-    scores = _softmax_smooth(scores, work, max(1, int(round(s_guess))), iters=1)
+    scores = _softmax_smooth(scores, work, max(1, round(s_guess)), iters=1)
     # the head: the top of the person silhouette down to about one and a half head widths
     ys = np.flatnonzero(person.any(axis=1))
     head = np.zeros((h, w), bool)

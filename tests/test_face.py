@@ -54,7 +54,7 @@ def test_iris_scale_gives_adult_interpupillary_distances(shared_photos, models):
 def test_an_occluded_iris_is_discarded(samples_dir, models):
     rgb = load_photo(samples_dir / "obama.jpg").rgb
     f = _face(models, rgb)
-    d_r, d_l = f.iris_px
+    _d_r, d_l = f.iris_px
     # shrink one iris: the scale follows the other one
     from smp_preview.face import IRIS_RIGHT, scale_from_landmarks
 
