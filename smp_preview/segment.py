@@ -70,6 +70,9 @@ _EM_ROUNDS = 2  # refits of the skin and hair models on the skull
 _EM_MARGIN = 3.0  # score margin for a scalp pixel to count as sure skin in a refit
 _HAIR_MIN_SHARE = 0.01  # fewer hair samples than this share of the skull: no hair model (bald)
 _MORE_PIGMENT = 3.0  # a chroma above the face skin's counts this many times less
+_SPILL_X = 0.6  # least skin share of a silhouette pixel explained as darkened skin plus backdrop
+_SPILL_Y = 0.2
+_SPILL_MM = 4.0
 _NO_HAIR_LL = 1.0  # log-density bonus of the broad "not skin" model used when bald
 
 
@@ -563,6 +566,48 @@ def _explain_blends(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarra
     return out
 
 
+def _explain_spill(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarray:
+    """Silhouette pixels that are the nearby skin, darkened, plus backdrop light, are skin.
+
+    At the outline of a head the skin turns away from the light (it darkens) and picks up light
+    from the backdrop. A pixel explained as ``x * S + y * B`` (least squares, local skin colour S
+    and background colour B) with ``x >= _SPILL_X`` (not much darker than the skin beside it),
+    ``0 <= y <= 0.45`` and a small residual is skin. Dark hair needs a small ``x``; grey or white
+    hair leaves a large residual.
+    """
+    cls = np.argmax(scores, axis=2)
+    sig = max(1.5, 3.0 * s)
+    img = work.astype(np.float32) / 255.0
+
+    def local_mean(mask):
+        m = mask.astype(np.float32)
+        wsum = cv2.GaussianBlur(m, (0, 0), sig)
+        mean = cv2.GaussianBlur(img * m[..., None], (0, 0), sig) / np.maximum(wsum, 1e-4)[..., None]
+        return mean, wsum
+
+    skin_in = cv2.erode((cls == _CLS_SKIN).astype(np.uint8), np.ones((3, 3), np.uint8),
+                        iterations=max(1, round(1.5 * s)))
+    S, ws = local_mean(skin_in)
+    B, wb = local_mean(cls == _CLS_BG)
+    ss, bb, sb = (S * S).sum(axis=2), (B * B).sum(axis=2), (S * B).sum(axis=2)
+    sc, bc = (S * img).sum(axis=2), (B * img).sum(axis=2)
+    det = ss * bb - sb * sb
+    ok = det > 1e-6
+    det = np.where(ok, det, 1.0)
+    x = (bb * sc - sb * bc) / det
+    y = (ss * bc - sb * sc) / det
+    fit = x[..., None] * S + y[..., None] * B
+    resid = np.sqrt(((img - fit) ** 2).sum(axis=2)) / np.maximum(np.sqrt((img * img).sum(axis=2)), 1e-3)
+    near_bg = cv2.distanceTransform((cls != _CLS_BG).astype(np.uint8), cv2.DIST_L2, 3) < _SPILL_MM * s
+    cand = (ok & near_bg & (cls == _CLS_HAIR) & (ws > 0.02) & (wb > 0.02) & (x >= _SPILL_X) & (y >= -0.02)
+            & (y <= _SPILL_Y)
+            & (resid < 0.06))
+    out = scores.copy()
+    out[..., _CLS_HAIR] -= np.where(cand, 8.0, 0.0).astype(np.float32)
+    out[..., _CLS_SKIN] += np.where(cand, 8.0, 0.0).astype(np.float32)
+    return out
+
+
 def _islands_to_skin(scores: np.ndarray, s: float) -> np.ndarray:
     """Small patches of 'hair' surrounded by skin are marks on the skin (freckles, age spots).
 
@@ -726,9 +771,10 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
         ll_h2 = ll_h2 + 2.0 * np.clip(tex_ratio, -1.5, 1.5)
         scores[..., _CLS_HAIR] += np.where(hair_zone, ll_h2 - ll_hair_cur, 0.0)
         ll_skin_cur, ll_hair_cur = ll_s2, ll_h2
-    # in the beard zone a non-skin colour is beard (other), not clothes
     scores = _softmax_smooth(scores, work, max(1, round(0.8 * s)), iters=1)
     scores = _explain_blends(scores, work, s)
+    if _SPILL_X < 1.0:
+        scores = _explain_spill(scores, work, s)
     scores = _islands_to_skin(scores, s)
 
     scalp_zone = (~oval & (v > 0.0)) | (oval & (v > UPPER_FOREHEAD_MM))
