@@ -73,6 +73,7 @@ _MORE_PIGMENT = 3.0  # a chroma above the face skin's counts this many times les
 _SPILL_X = 0.6  # least skin share of a silhouette pixel explained as darkened skin plus backdrop
 _SPILL_Y = 0.2
 _SPILL_MM = 4.0
+_SHADOW_CHROMA = 1.0  # exponent of the chroma falloff of skin in shadow (0: none)
 _NO_HAIR_LL = 1.0  # log-density bonus of the broad "not skin" model used when bald
 
 
@@ -178,10 +179,17 @@ class _SkinModel:
         return cls(ab.mean(axis=0), np.linalg.inv(cov), float(np.log(np.linalg.det(cov))),
                    float(np.mean(L)), float(max(np.std(L), 4.0)), float(np.percentile(L, 90)))
 
-    def d2(self, lab: np.ndarray) -> np.ndarray:
-        """Squared normalised distance from the model (about chi-square with 3 dof for skin)."""
+    def d2(self, lab: np.ndarray, *, shadow: float = 0.0) -> np.ndarray:
+        """Squared normalised distance from the model (about chi-square with 3 dof for skin).
+
+        ``shadow`` > 0 lets the expected chroma fall with the lightness below the mean, as the
+        same skin's does in shadow (exponent of L / L_mean); used on the face and neck only,
+        where dark hair cannot pass for shaded skin.
+        """
         L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
         g = 1.0 - np.clip((L - self.L_hi) / max(100.0 - self.L_hi, 5.0), 0.0, 0.8)
+        if shadow > 0:
+            g = np.where(L < self.L_mean, np.clip(L / max(self.L_mean, 1.0), 0.3, 1.0) ** shadow, g)
         da = a - g * float(self.mean_ab[0])
         db = b - g * float(self.mean_ab[1])
         if _MORE_PIGMENT > 1.0:
@@ -196,11 +204,11 @@ class _SkinModel:
         sl = np.where(L < self.L_mean, 2.0, 1.0) * (1.5 * self.L_std + 6.0)
         return q + ((L - self.L_mean) / sl) ** 2
 
-    def log_density(self, lab: np.ndarray) -> np.ndarray:
+    def log_density(self, lab: np.ndarray, *, shadow: float = 0.0) -> np.ndarray:
         """Log probability per Lab histogram bin, comparable with `_log_density` tables."""
         sl = 1.5 * self.L_std + 6.0
         norm = -0.5 * (3 * np.log(2 * np.pi) + self.logdet_ab + 2 * np.log(sl)) + np.log(_BIN_VOLUME)
-        return (-0.5 * self.d2(lab) + norm).astype(np.float32)
+        return (-0.5 * self.d2(lab, shadow=shadow) + norm).astype(np.float32)
 
 
 def _texture(lab: np.ndarray, sigma_px: float, mask: np.ndarray | None = None) -> np.ndarray:
@@ -680,6 +688,8 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     idx = _bin_index(lab)
     skin_d2 = skin.d2(lab)
     ll_skin = skin.log_density(lab)
+    face_neck = person & (_poly_mask(shape, lm[list(FACE_OVAL)]) | (fr.v <= -40.0))  # not the skull
+    ll_skin = np.where(face_neck, skin.log_density(lab, shadow=_SHADOW_CHROMA), ll_skin)
     skin_ll_rel = -0.5 * skin_d2 + 2.0  # ~0 at the edge of typical skin, negative beyond
 
     # --- texture
