@@ -74,6 +74,8 @@ _SPILL_X = 0.6  # least skin share of a silhouette pixel explained as darkened s
 _SPILL_Y = 0.2
 _SPILL_MM = 4.0
 _SHADOW_CHROMA = 1.0  # exponent of the chroma falloff of skin in shadow (0: none)
+_SHADOW_IN_FACE = False
+_BEARD_TEXTURE = 3.0  # extra weight of texture (fibrous against smooth) in the beard zone
 _NO_HAIR_LL = 1.0  # log-density bonus of the broad "not skin" model used when bald
 
 
@@ -688,7 +690,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     idx = _bin_index(lab)
     skin_d2 = skin.d2(lab)
     ll_skin = skin.log_density(lab)
-    face_neck = person & (_poly_mask(shape, lm[list(FACE_OVAL)]) | (fr.v <= -40.0))  # not the skull
+    face_neck = person & (_SHADOW_IN_FACE & _poly_mask(shape, lm[list(FACE_OVAL)]) | (fr.v <= -40.0))  # not the skull
     ll_skin = np.where(face_neck, skin.log_density(lab, shadow=_SHADOW_CHROMA), ll_skin)
     skin_ll_rel = -0.5 * skin_d2 + 2.0  # ~0 at the edge of typical skin, negative beyond
 
@@ -731,6 +733,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     # texture evidence: fibrous favours hair, smooth favours skin
     tex_ratio = np.log((tex + 0.5) / (tex_skin + 0.5))
     ll_hair = ll_hair + 2.0 * np.clip(tex_ratio, -1.5, 1.5)
+    ll_hair = ll_hair + np.where(beard_zone, _BEARD_TEXTURE * np.clip(tex_ratio - 1.0, -1.0, 1.0), 0.0)
 
     # --- priors
     p = np.clip(prob, 1e-3, 1 - 1e-3)
