@@ -49,11 +49,11 @@ def test_pooled_iou_over_the_labelled_set_stays_above_the_floor(shared_photos, a
             inter[k] += ((p4 == k) & (t4 == k)).sum()
             union[k] += ((p4 == k) | (t4 == k)).sum()
     iou = inter / union
-    # measured 0.992 / 0.840 / 0.428 / 0.896 (bench/segmentation.py); floors leave a small margin
+    # measured 0.992 / 0.868 / 0.457 / 0.913 (bench/segmentation.py); floors leave a small margin
     assert iou[0] >= 0.98, iou
-    assert iou[1] >= 0.82, iou
-    assert iou[2] >= 0.40, iou
-    assert iou[3] >= 0.87, iou
+    assert iou[1] >= 0.85, iou
+    assert iou[2] >= 0.43, iou
+    assert iou[3] >= 0.89, iou
 
 
 @pytest.mark.parametrize("name", ["A000055", "S000510", "E000296", "T000193", "M000312"])
@@ -85,16 +85,31 @@ def test_skin_and_hair_iou_on_hard_cases(shared_photos, analysis_of, name, what,
         assert _iou(a.labels == HAIR, t == 3) >= hair_floor, what
 
 
-@pytest.mark.xfail(reason="known gap (issue #3): blotchy highlights and the darkened limb of a bald head still "
-                          "read as hair on 25-40 % of the skull", strict=False)
-@pytest.mark.parametrize("name", ["S001224", "A000376", "C001072", "P000617"])
-def test_highlights_on_a_bald_head_are_scalp_not_hair(shared_photos, analysis_of, name):
+BALD = ["S001224", "A000376", "C001072", "P000617", "E000296", "H001077", "P000599"]
+
+
+def _skull_skin(shared_photos, analysis_of, name):
     a = analysis_of(shared_photos / "photos" / f"{name}.jpg")
     t = _truth(shared_photos, name)
     top = a.labels[(t == 1) & a.segmentation.head_mask]
     assert top.size > 1000
+    return top
+
+
+@pytest.mark.parametrize("name", BALD)
+def test_a_shiny_or_tanned_bald_head_is_mostly_scalp(shared_photos, analysis_of, name):
+    """Highlights, a tanned crown and the darkened outline stay scalp (measured: 11-26 % hair)."""
+    top = _skull_skin(shared_photos, analysis_of, name)
+    assert (top == HAIR).mean() < 0.30
+    assert (top == SCALP).mean() > 0.65
+
+
+@pytest.mark.xfail(reason="known gap (issue #3): the shaded sides of a bald head and side stubble still read "
+                          "as hair on 11-26 % of the skull skin", strict=False)
+@pytest.mark.parametrize("name", BALD)
+def test_a_bald_head_has_almost_no_hair(shared_photos, analysis_of, name):
+    top = _skull_skin(shared_photos, analysis_of, name)
     assert (top == HAIR).mean() < 0.05
-    assert (top == SCALP).mean() > 0.85
 
 
 @pytest.mark.parametrize("name", ["T000193", "V000135",
