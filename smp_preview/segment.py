@@ -75,6 +75,7 @@ _SPILL_Y = 0.2
 _SPILL_MM = 4.0
 _SHADOW_CHROMA = 1.0  # exponent of the chroma falloff of skin in shadow (0: none)
 _SHADOW_IN_FACE = False
+_GLINT_MM2 = 100.0  # skin patches up to this area enclosed by hair on the skull become hair
 _BEARD_TEXTURE = 3.0  # extra weight of texture (fibrous against smooth) in the beard zone
 _NO_HAIR_LL = 1.0  # log-density bonus of the broad "not skin" model used when bald
 
@@ -618,21 +619,24 @@ def _explain_spill(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarray
     return out
 
 
-def _islands_to_skin(scores: np.ndarray, s: float) -> np.ndarray:
-    """Small patches of 'hair' surrounded by skin are marks on the skin (freckles, age spots).
+def _islands(scores: np.ndarray, s: float, src: int, dst: int, max_area_mm2: float,
+             zone: np.ndarray | None = None) -> np.ndarray:
+    """Small patches of class ``src`` enclosed by class ``dst`` become ``dst``.
 
-    A hair patch counts as an island when skin makes up nearly all of the ring around it and
-    its area is under about 2 cm^2; such a patch becomes skin.
+    A patch is enclosed when ``dst`` makes up over 90 % of the 1 mm ring around it; only patches
+    under ``max_area_mm2`` (and, with ``zone``, lying in it) change. Used both ways on the skull:
+    a dark mark on a bald scalp (freckle, age spot) is skin, a light glint inside dense hair is
+    hair.
     """
     cls = np.argmax(scores, axis=2)
-    hair = (cls == _CLS_HAIR).astype(np.uint8)
-    n, comp, stats, _ = cv2.connectedComponentsWithStats(hair, connectivity=8)
+    patch = (cls == src).astype(np.uint8)
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(patch, connectivity=8)
     if n <= 1:
         return scores
-    skin = cls == _CLS_SKIN
+    other = cls == dst
     k = np.ones((3, 3), np.uint8)
     r = max(1, round(1.0 * s))
-    max_area = 200.0 * s * s
+    max_area = max_area_mm2 * s * s
     out = scores
     for i in range(1, n):
         if stats[i, cv2.CC_STAT_AREA] > max_area:
@@ -640,13 +644,15 @@ def _islands_to_skin(scores: np.ndarray, s: float) -> np.ndarray:
         x, y, w, h = stats[i, :4]
         y0, y1, x0, x1 = max(0, y - r - 1), y + h + r + 1, max(0, x - r - 1), x + w + r + 1
         m = (comp[y0:y1, x0:x1] == i).astype(np.uint8)
-        ring = cv2.dilate(m, k, iterations=r).astype(bool) & ~m.astype(bool)
-        if ring.sum() and skin[y0:y1, x0:x1][ring].mean() > 0.9:
+        sel = m.astype(bool)
+        if zone is not None and not zone[y0:y1, x0:x1][sel].mean() > 0.5:
+            continue
+        ring = cv2.dilate(m, k, iterations=r).astype(bool) & ~sel
+        if ring.sum() and other[y0:y1, x0:x1][ring].mean() > 0.9:
             if out is scores:
                 out = scores.copy()
             sub = out[y0:y1, x0:x1]
-            sel = m.astype(bool)
-            sub[sel, _CLS_SKIN] = sub[sel, _CLS_HAIR] + 1.0
+            sub[sel, dst] = sub[sel, src] + 1.0
     return out
 
 
@@ -788,7 +794,8 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     scores = _explain_blends(scores, work, s)
     if _SPILL_X < 1.0:
         scores = _explain_spill(scores, work, s)
-    scores = _islands_to_skin(scores, s)
+    scores = _islands(scores, s, _CLS_HAIR, _CLS_SKIN, 200.0)
+    scores = _islands(scores, s, _CLS_SKIN, _CLS_HAIR, _GLINT_MM2, zone=skull)
 
     scalp_zone = (~oval & (v > 0.0)) | (oval & (v > UPPER_FOREHEAD_MM))
     force_other = glasses
