@@ -750,6 +750,16 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     scores[..., _CLS_SKIN] = 1.0 * lp_person + ll_skin
     scores[..., _CLS_HAIR] = 1.0 * lp_person + ll_hair + np.where(hair_zone | beard_zone, 0.0, -4.0)
     scores[..., _CLS_OTHER] = 1.0 * lp_person + ll_other + np.where(skull, -2.5, 0.0)
+    # Hats and caps: a clearly coloured region on the skull whose hue no hair or skin has
+    # (hair is black, grey, white or an orange-yellow brown) is headwear, never hair or scalp.
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
+    hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
+    unnatural = ((chroma > 45.0) | ((chroma > 22.0) & ((hue < 20.0) | (hue > 100.0)))) & (hair_zone | skull) & person
+    k = np.ones((3, 3), np.uint8)
+    unnatural = cv2.morphologyEx(unnatural.astype(np.uint8), cv2.MORPH_OPEN, k,
+                                 iterations=max(1, round(1.0 * s))).astype(bool)
+    scores[..., _CLS_OTHER] += np.where(unnatural, 6.0, 0.0)
+    scores[..., _CLS_HAIR] -= np.where(unnatural, 6.0, 0.0)
     # inside the face above the nose everything is skin (brows, eyes), glasses aside
     scores[..., _CLS_SKIN] += np.where(upper_face & ~glasses, 8.0, 0.0)
     scores[..., _CLS_SKIN] += np.where(lips | brows_eyes, 8.0, 0.0)
@@ -798,14 +808,13 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     scores = _islands(scores, s, _CLS_SKIN, _CLS_HAIR, _GLINT_MM2, zone=skull)
 
     scalp_zone = (~oval & (v > 0.0)) | (oval & (v > UPPER_FOREHEAD_MM))
-    force_other = glasses
     hz = hair_zone & (v > -30.0) & ~(beard_zone & (v < v_mouth))
     # head outline: the person silhouette above the eyes
     outline_mask = person & (v > -10.0) & (np.abs(u) < 140.0)
     if _DEBUG is not None:
         _DEBUG.update(skin_ll_rel=skin_ll_rel, tex=tex, tex_skin=tex_skin, lab=lab, hair_samples=hair_samples,
                   skull=skull, has_hair=has_hair, skin=skin, rgb_px=rgb_px, work=work, skin_d2=skin_d2, scores=scores, v=v, u=u)
-    zones = {"scalp_zone": scalp_zone, "hair_zone": hz, "force_other": force_other & ~hz,
+    zones = {"scalp_zone": scalp_zone, "hair_zone": hz, "force_other": (glasses & ~hz) | unnatural,
              "outline_mask": outline_mask, "px_per_mm_full": face.px_per_mm}
     return scores, zones
 

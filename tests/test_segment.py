@@ -172,3 +172,18 @@ def test_hair_coverage_is_high_on_hair_and_low_on_bald_scalp(shared_photos, anal
     assert np.median(cov[(t == 3) & (a.labels == HAIR)]) > 0.6
     b = analysis_of(shared_photos / "photos" / "S001224.jpg")
     assert np.median(b.segmentation.hair_coverage[b.labels == SCALP]) < 0.2
+
+
+@pytest.mark.parametrize("colour", [(170, 30, 40), (30, 60, 160)])
+def test_a_coloured_cap_is_other_never_scalp(shared_photos, models, colour):
+    """A cap painted over the crown of S001224 (keeping the photo's shading) is headwear (4)."""
+    rgb = load_photo(shared_photos / "photos" / "S001224.jpg").rgb.copy()
+    t = _truth(shared_photos, "S001224")
+    first = analyse(Photo(rgb, "bald"), models)
+    g, s = first.face.glabella, first.px_per_mm
+    cap = (t > 0) & (np.arange(t.shape[0])[:, None] < g[1] - 35 * s)
+    shade = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)[cap] / 200.0
+    rgb[cap] = np.clip(np.array(colour, np.float32)[None, :] * shade[:, None], 0, 255).astype(np.uint8)
+    a = analyse(Photo(rgb, "cap"), models)
+    assert (a.labels[cap] == SCALP).mean() < 0.01
+    assert (a.labels[cap] == OTHER).mean() > 0.9
