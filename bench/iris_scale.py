@@ -68,3 +68,7 @@ print('valid eyes (limbus found inside 0.72-1.38 of the landmark radius): %d of 
 both=ok.all(1)
 print('photos with both eyes valid: %d; per-photo mean ratio median %.3f'%(both.sum(), np.median(r[both].mean(1))))
 print(f'IPD landmark scale median {np.median(ipd_lm):.1f}; corrected by the median ratio: {np.median(ipd_lm)/np.median(r[ok]):.1f}')
+rv = r[ok]
+boot = [np.median(np.random.default_rng(i).choice(rv, len(rv))) for i in range(2000)]
+print("per-eye median ratio {:.3f}, bootstrap 95% CI {:.3f}-{:.3f} (a CI containing 1 means no bias is "
+      "detectable at this resolution)".format(np.median(rv), *np.percentile(boot, [2.5, 97.5])))
