@@ -74,7 +74,6 @@ _SPILL_X = 0.6  # least skin share of a silhouette pixel explained as darkened s
 _SPILL_Y = 0.2
 _SPILL_MM = 4.0
 _SHADOW_CHROMA = 1.0  # exponent of the chroma falloff of skin in shadow (0: none)
-_SHADOW_IN_FACE = False
 _GLINT_MM2 = 100.0  # skin patches up to this area enclosed by hair on the skull become hair
 _BEARD_TEXTURE = 3.0  # extra weight of texture (fibrous against smooth) in the beard zone
 _NO_HAIR_LL = 1.0  # log-density bonus of the broad "not skin" model used when bald
@@ -696,7 +695,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     idx = _bin_index(lab)
     skin_d2 = skin.d2(lab)
     ll_skin = skin.log_density(lab)
-    face_neck = person & (_SHADOW_IN_FACE & _poly_mask(shape, lm[list(FACE_OVAL)]) | (fr.v <= -40.0))  # not the skull
+    face_neck = person & (fr.v <= -40.0)  # the lower face and the neck, not the skull
     ll_skin = np.where(face_neck, skin.log_density(lab, shadow=_SHADOW_CHROMA), ll_skin)
     skin_ll_rel = -0.5 * skin_d2 + 2.0  # ~0 at the edge of typical skin, negative beyond
 
