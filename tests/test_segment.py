@@ -187,3 +187,18 @@ def test_a_coloured_cap_is_other_never_scalp(shared_photos, models, colour):
     a = analyse(Photo(rgb, "cap"), models)
     assert (a.labels[cap] == SCALP).mean() < 0.01
     assert (a.labels[cap] == OTHER).mean() > 0.9
+
+
+@pytest.mark.parametrize("name", ["S001224", "K000375"])
+def test_a_busy_skin_coloured_background_stays_background(shared_photos, models, name):
+    """The studio backdrop swapped for a photo of coffee and a wooden table (warm, skin-like)."""
+    from skimage import data
+
+    rgb = load_photo(shared_photos / "photos" / f"{name}.jpg").rgb
+    t = _truth(shared_photos, name)
+    fg = cv2.GaussianBlur((t > 0).astype(np.float32), (0, 0), 0.8)[..., None]
+    bg = cv2.resize(data.coffee(), (rgb.shape[1], rgb.shape[0]))
+    a = analyse(Photo((rgb * fg + bg * (1 - fg)).astype(np.uint8), "busy"), models)
+    assert _iou(a.labels == BACKGROUND, t == BACKGROUND) > 0.95
+    assert (a.labels[t == BACKGROUND] == SCALP).mean() < 0.005
+    assert _iou(_skin(a.labels), t == 1) > 0.85
