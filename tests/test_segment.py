@@ -191,13 +191,13 @@ def test_a_coloured_cap_is_other_never_scalp(shared_photos, models, colour):
 
 @pytest.mark.parametrize("name", ["S001224", "K000375"])
 def test_a_busy_skin_coloured_background_stays_background(shared_photos, models, name):
-    """The studio backdrop swapped for a photo of coffee and a wooden table (warm, skin-like)."""
+    """The studio backdrop swapped for a close-up of a ginger cat (warm, skin-like fur)."""
     from skimage import data
 
     rgb = load_photo(shared_photos / "photos" / f"{name}.jpg").rgb
     t = _truth(shared_photos, name)
     fg = cv2.GaussianBlur((t > 0).astype(np.float32), (0, 0), 0.8)[..., None]
-    bg = cv2.resize(data.coffee(), (rgb.shape[1], rgb.shape[0]))
+    bg = cv2.resize(data.chelsea(), (rgb.shape[1], rgb.shape[0]))
     a = analyse(Photo((rgb * fg + bg * (1 - fg)).astype(np.uint8), "busy"), models)
     assert _iou(a.labels == BACKGROUND, t == BACKGROUND) > 0.95
     assert (a.labels[t == BACKGROUND] == SCALP).mean() < 0.005
