@@ -43,3 +43,13 @@ def test_twelve_megapixel_photo_gives_a_full_size_label_map(samples_dir, models)
         assert abs((a.labels == k).mean() - (small.labels == k).mean()) < 0.02
     assert (a.labels == HAIR).mean() > 0.01
     assert not (a.labels[_face_below_brows(a.face, a.labels.shape)] == SCALP).any()
+
+
+def test_short_black_hair_on_dark_skin_is_hair(samples_dir, analysis_of):
+    a = analysis_of(samples_dir / "obama.jpg")
+    f = a.face
+    g, s = f.glabella, f.px_per_mm
+    # the top of his head, 60-75 mm above the glabella in the photo, across the middle
+    band = a.labels[int(g[1] - 75 * s):int(g[1] - 60 * s), int(g[0] - 20 * s):int(g[0] + 20 * s)]
+    assert (band == HAIR).mean() > 0.8
+    assert not (a.labels[_face_below_brows(f, a.labels.shape)] == SCALP).any()
