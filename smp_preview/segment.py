@@ -295,13 +295,23 @@ def _robust_inliers(lab_px: np.ndarray, z: float = 2.5) -> np.ndarray:
 
 
 def _ellipse_from_mask(top_mask: np.ndarray):
-    cnts, _ = cv2.findContours(top_mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    if not cnts:
+    """Ellipse through the silhouette of the head: fitted to the outline pixels of ``top_mask``
+    that border the background (not to the straight cut where the region ends), so the skull
+    curve is extrapolated where the region was cut off."""
+    m = top_mask.astype(np.uint8)
+    if m.sum() < 20:
         return None
-    c = max(cnts, key=cv2.contourArea)
-    if len(c) < 6:
+    padded = np.pad(m, 1)
+    edge = m.astype(bool) & ~cv2.erode(padded, np.ones((3, 3), np.uint8))[1:-1, 1:-1].astype(bool)
+    # the cut line at the bottom of the region is not silhouette: drop the lowest rows of edge
+    ys, xs = np.nonzero(edge)
+    if ys.size < 20:
         return None
-    return cv2.fitEllipse(c)
+    keep = ys < ys.max() - 1
+    pts = np.stack([xs[keep], ys[keep]], axis=1).astype(np.float32)
+    if len(pts) < 6:
+        return None
+    return cv2.fitEllipse(pts)
 
 
 # --------------------------------------------------------------------------- geometry priors
@@ -491,9 +501,9 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
     coverage[y0:y1, x0:x1] = np.clip(cov, 0, 1)
     head_full[y0:y1, x0:x1] = zones_full["hair_zone"] & (lab_crop != BACKGROUND)
 
-    outline = None
+    outline = zones.get("skull_ellipse")
     top = zones.get("outline_mask")
-    if top is not None:
+    if outline is None and top is not None:
         e = _ellipse_from_mask(top)
         if e is not None:
             (cx, cy), (ew, eh), ang = e
@@ -810,12 +820,43 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     hz = hair_zone & (v > -30.0) & ~(beard_zone & (v < v_mouth))
     # head outline: the person silhouette above the eyes
     outline_mask = person & (v > -10.0) & (np.abs(u) < 140.0)
+    skull_ellipse = _fit_skull(person, u, v, face)
     if _DEBUG is not None:
         _DEBUG.update(skin_ll_rel=skin_ll_rel, tex=tex, tex_skin=tex_skin, lab=lab, hair_samples=hair_samples,
                   skull=skull, has_hair=has_hair, skin=skin, rgb_px=rgb_px, work=work, skin_d2=skin_d2, scores=scores, v=v, u=u)
     zones = {"scalp_zone": scalp_zone, "hair_zone": hz, "force_other": (glasses & ~hz) | unnatural,
-             "outline_mask": outline_mask, "px_per_mm_full": face.px_per_mm}
+             "outline_mask": outline_mask, "px_per_mm_full": face.px_per_mm, "skull_ellipse": skull_ellipse}
     return scores, zones
+
+
+def _fit_skull(person: np.ndarray, u: np.ndarray, v: np.ndarray, face: FaceGeometry):
+    """The head outline as an ellipse centred on the glabella in the face's frame.
+
+    The silhouette above the brows (hair included) gives points (u, v) in mm; the semi-axes a
+    (sideways) and b (upwards) solve ``u^2 / a^2 + v^2 / b^2 = 1`` in least squares. Below the
+    brows, where the ears, hair or background hide the skull, the ellipse is the extrapolation.
+    Returns ``((cx, cy), (2a, 2b), angle_deg)`` in photo pixels, or None.
+    """
+    m = person.astype(np.uint8)
+    edge = m.astype(bool) & ~cv2.erode(np.pad(m, 1), np.ones((3, 3), np.uint8))[1:-1, 1:-1].astype(bool)
+    h, w = m.shape
+    edge[0, :] = edge[-1, :] = False
+    edge[:, 0] = edge[:, -1] = False  # the frame of the photo is not the head's outline
+    sel = edge & (v > 5.0) & (np.abs(u) < 120.0)
+    if sel.sum() < 10:
+        return None
+    uu, vv = u[sel].astype(np.float64), v[sel].astype(np.float64)
+    A = np.stack([uu * uu, vv * vv], axis=1)
+    coef, *_ = np.linalg.lstsq(A, np.ones(len(uu)), rcond=None)
+    if (coef <= 0).any():
+        return None
+    a_mm, b_mm = 1.0 / np.sqrt(coef)
+    if not (40.0 < a_mm < 150.0 and 50.0 < b_mm < 200.0):
+        return None
+    s = face.px_per_mm
+    g = face.glabella
+    angle = float(np.degrees(np.arctan2(face.right[1], face.right[0])))
+    return ((float(g[0]), float(g[1])), (float(2 * a_mm * s), float(2 * b_mm * s)), angle)
 
 
 def _person_from_border(rgb: np.ndarray) -> np.ndarray:
