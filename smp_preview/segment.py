@@ -839,7 +839,6 @@ def _fit_skull(person: np.ndarray, u: np.ndarray, v: np.ndarray, face: FaceGeome
     """
     m = person.astype(np.uint8)
     edge = m.astype(bool) & ~cv2.erode(np.pad(m, 1), np.ones((3, 3), np.uint8))[1:-1, 1:-1].astype(bool)
-    h, w = m.shape
     edge[0, :] = edge[-1, :] = False
     edge[:, 0] = edge[:, -1] = False  # the frame of the photo is not the head's outline
     sel = edge & (v > 5.0) & (np.abs(u) < 120.0)
