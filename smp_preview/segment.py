@@ -74,6 +74,8 @@ _SPILL_X = 0.6  # least skin share of a silhouette pixel explained as darkened s
 _SPILL_Y = 0.2
 _SPILL_MM = 4.0
 _SHADOW_CHROMA = 1.0  # exponent of the chroma falloff of skin in shadow (0: none)
+_BEARD_DARK = 0.6  # beard candidates are darker than this share of the face skin's lightness
+_BEARD_BONUS = 2.5  # and then beat the skin by this much (log-odds)
 _GLINT_MM2 = 100.0  # skin patches up to this area enclosed by hair on the skull become hair
 _BEARD_TEXTURE = 3.0  # extra weight of texture (fibrous against smooth) in the beard zone
 _NO_HAIR_LL = 1.0  # log-density bonus of the broad "not skin" model used when bald
@@ -749,6 +751,9 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     tex_ratio = np.log((tex + 0.5) / (tex_skin + 0.5))
     ll_hair = ll_hair + 2.0 * np.clip(tex_ratio, -1.5, 1.5)
     ll_hair = ll_hair + np.where(beard_zone, _BEARD_TEXTURE * np.clip(tex_ratio - 1.0, -1.0, 1.0), 0.0)
+    # a dark, fibrous patch of the lower face is beard: far darker than the face skin and rough
+    beard_like = beard_zone & (lab[..., 0] < _BEARD_DARK * skin.L_mean) & (tex > 2.0 * tex_skin)
+    ll_hair = np.where(beard_like, np.maximum(ll_hair, ll_skin + _BEARD_BONUS), ll_hair)
 
     # --- priors
     p = np.clip(prob, 1e-3, 1 - 1e-3)
@@ -777,7 +782,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     # GrabCut (colour GMMs + contrast-sensitive graph cut) for skin against everything else,
     # started from the geometry: sure skin inside the face, sure non-skin in the background.
     gc = np.full(shape, cv2.GC_PR_BGD, np.uint8)
-    gc[(skin_d2 < 9.0) & person] = cv2.GC_PR_FGD
+    gc[(skin_d2 < 9.0) & person & ~beard_like] = cv2.GC_PR_FGD
     gc[prob < 0.2] = cv2.GC_BGD
     gc[below_chin & ~neck & sure_person] = cv2.GC_BGD
     sure_skin = cv2.erode((upper_face & ~glasses & ~brows_eyes).astype(np.uint8), np.ones((3, 3), np.uint8),
@@ -813,7 +818,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     scores = _explain_blends(scores, work, s)
     if _SPILL_X < 1.0:
         scores = _explain_spill(scores, work, s)
-    scores = _islands(scores, s, _CLS_HAIR, _CLS_SKIN, 200.0)
+    scores = _islands(scores, s, _CLS_HAIR, _CLS_SKIN, 200.0, zone=skull)
     scores = _islands(scores, s, _CLS_SKIN, _CLS_HAIR, _GLINT_MM2, zone=skull)
 
     scalp_zone = (~oval & (v > 0.0)) | (oval & (v > UPPER_FOREHEAD_MM))
@@ -822,6 +827,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     outline_mask = person & (v > -10.0) & (np.abs(u) < 140.0)
     skull_ellipse = _fit_skull(person, u, v, face)
     if _DEBUG is not None:
+        _DEBUG.update(beard_like=beard_like, beard_zone=beard_zone, upper_face=upper_face)
         _DEBUG.update(skin_ll_rel=skin_ll_rel, tex=tex, tex_skin=tex_skin, lab=lab, hair_samples=hair_samples,
                   skull=skull, has_hair=has_hair, skin=skin, rgb_px=rgb_px, work=work, skin_d2=skin_d2, scores=scores, v=v, u=u)
     zones = {"scalp_zone": scalp_zone, "hair_zone": hz, "force_other": (glasses & ~hz) | unnatural,
