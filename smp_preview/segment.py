@@ -76,6 +76,7 @@ _SPILL_MM = 4.0
 _SHADOW_CHROMA = 1.0  # exponent of the chroma falloff of skin in shadow (0: none)
 _BEARD_DARK = 0.6  # beard candidates are darker than this share of the face skin's lightness
 _BEARD_BONUS = 2.5  # and then beat the skin by this much (log-odds)
+_BEARD_GREY = 0.6  # or greyer than this share of the face skin's chroma (grey and white beards)
 _GLINT_MM2 = 100.0  # skin patches up to this area enclosed by hair on the skull become hair
 _BEARD_TEXTURE = 3.0  # extra weight of texture (fibrous against smooth) in the beard zone
 _NO_HAIR_LL = 1.0  # log-density bonus of the broad "not skin" model used when bald
@@ -752,7 +753,8 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     ll_hair = ll_hair + 2.0 * np.clip(tex_ratio, -1.5, 1.5)
     ll_hair = ll_hair + np.where(beard_zone, _BEARD_TEXTURE * np.clip(tex_ratio - 1.0, -1.0, 1.0), 0.0)
     # a dark, fibrous patch of the lower face is beard: far darker than the face skin and rough
-    beard_like = beard_zone & (lab[..., 0] < _BEARD_DARK * skin.L_mean) & (tex > 2.0 * tex_skin)
+    grey = np.hypot(lab[..., 1], lab[..., 2]) < _BEARD_GREY * float(np.linalg.norm(skin.mean_ab))
+    beard_like = beard_zone & ((lab[..., 0] < _BEARD_DARK * skin.L_mean) | grey) & (tex > 2.0 * tex_skin)
     ll_hair = np.where(beard_like, np.maximum(ll_hair, ll_skin + _BEARD_BONUS), ll_hair)
 
     # --- priors
