@@ -77,6 +77,7 @@ _SHADOW_CHROMA = 1.0  # exponent of the chroma falloff of skin in shadow (0: non
 _BEARD_DARK = 0.6  # beard candidates are darker than this share of the face skin's lightness
 _BEARD_BONUS = 2.5  # and then beat the skin by this much (log-odds)
 _BEARD_GREY = 0.6  # or greyer than this share of the face skin's chroma (grey and white beards)
+_SMOOTH_MM = 2.5  # radius of the edge-aware smoothing of the class scores
 _GLINT_MM2 = 100.0  # skin patches up to this area enclosed by hair on the skull become hair
 _BEARD_TEXTURE = 3.0  # extra weight of texture (fibrous against smooth) in the beard zone
 _NO_HAIR_LL = 1.0  # log-density bonus of the broad "not skin" model used when bald
@@ -816,7 +817,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
         ll_h2 = ll_h2 + 2.0 * np.clip(tex_ratio, -1.5, 1.5)
         scores[..., _CLS_HAIR] += np.where(hair_zone, ll_h2 - ll_hair_cur, 0.0)
         ll_skin_cur, ll_hair_cur = ll_s2, ll_h2
-    scores = _softmax_smooth(scores, work, max(1, round(0.8 * s)), iters=1)
+    scores = _softmax_smooth(scores, work, max(1, round(_SMOOTH_MM * s)), iters=1)
     scores = _explain_blends(scores, work, s)
     if _SPILL_X < 1.0:
         scores = _explain_spill(scores, work, s)
