@@ -78,6 +78,7 @@ _BEARD_DARK = 0.6  # beard candidates are darker than this share of the face ski
 _BEARD_BONUS = 2.5  # and then beat the skin by this much (log-odds)
 _BEARD_GREY = 0.6  # or greyer than this share of the face skin's chroma (grey and white beards)
 _SMOOTH_MM = 2.5  # radius of the edge-aware smoothing of the class scores
+_SIDEBURN_MM = -30.0  # hair reaches down to this height (mm, negative: below the glabella) beside the face
 _GLINT_MM2 = 100.0  # skin patches up to this area enclosed by hair on the skull become hair
 _BEARD_TEXTURE = 3.0  # extra weight of texture (fibrous against smooth) in the beard zone
 _NO_HAIR_LL = 1.0  # log-density bonus of the broad "not skin" model used when bald
@@ -825,7 +826,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     scores = _islands(scores, s, _CLS_SKIN, _CLS_HAIR, _GLINT_MM2, zone=skull)
 
     scalp_zone = (~oval & (v > 0.0)) | (oval & (v > UPPER_FOREHEAD_MM))
-    hz = hair_zone & (v > -30.0) & ~(beard_zone & (v < v_mouth))
+    hz = hair_zone & (v > _SIDEBURN_MM) & ~(beard_zone & (v < v_mouth))
     # head outline: the person silhouette above the eyes
     outline_mask = person & (v > -10.0) & (np.abs(u) < 140.0)
     skull_ellipse = _fit_skull(person, u, v, face)

@@ -49,11 +49,11 @@ def test_pooled_iou_over_the_labelled_set_stays_above_the_floor(shared_photos, a
             inter[k] += ((p4 == k) & (t4 == k)).sum()
             union[k] += ((p4 == k) | (t4 == k)).sum()
     iou = inter / union
-    # measured 0.992 / 0.868 / 0.457 / 0.913 (bench/segmentation.py); floors leave a small margin
+    # measured 0.992 / 0.874 / 0.463 / 0.919 (bench/segmentation.py); floors leave a small margin
     assert iou[0] >= 0.98, iou
-    assert iou[1] >= 0.85, iou
-    assert iou[2] >= 0.43, iou
-    assert iou[3] >= 0.89, iou
+    assert iou[1] >= 0.86, iou
+    assert iou[2] >= 0.44, iou
+    assert iou[3] >= 0.90, iou
 
 
 @pytest.mark.parametrize("name", ["A000055", "S000510", "E000296", "T000193", "M000312"])
