@@ -824,6 +824,11 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
         scores = _explain_spill(scores, work, s)
     scores = _islands(scores, s, _CLS_HAIR, _CLS_SKIN, 200.0, zone=skull)
     scores = _islands(scores, s, _CLS_SKIN, _CLS_HAIR, _GLINT_MM2, zone=skull)
+    # lips and eyes are skin by the label convention, whatever their colour (lipstick, lashes)
+    fixed = (lips | brows_eyes) & ~glasses
+    best_other = np.delete(scores, _CLS_SKIN, axis=2).max(axis=2)
+    scores[..., _CLS_SKIN] = np.where(fixed, np.maximum(scores[..., _CLS_SKIN], best_other + 1.0),
+                                      scores[..., _CLS_SKIN])
 
     scalp_zone = (~oval & (v > 0.0)) | (oval & (v > UPPER_FOREHEAD_MM))
     hz = hair_zone & (v > _SIDEBURN_MM) & ~(beard_zone & (v < v_mouth))
