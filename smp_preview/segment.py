@@ -677,12 +677,34 @@ def _softmax_smooth(scores: np.ndarray, guide: np.ndarray, radius: int, iters: i
     return scores
 
 
+def _normalise_exposure(work: np.ndarray, face_mask: np.ndarray) -> np.ndarray:
+    """Scale the light (linear RGB gain) so the face's median lightness is about L 65.
+
+    Under- and over-exposed photos squeeze skin and hair into a narrow range of lightness and
+    chroma; one gain, set on the face, brings them back to where the models work. Returns the
+    image unchanged when the face is already within L 50-80.
+    """
+    if face_mask.sum() < 20:
+        return work
+    L = cv2.cvtColor(work, cv2.COLOR_RGB2LAB)[..., 0][face_mask].astype(np.float32) * (100.0 / 255.0)
+    med = float(np.median(L))
+    if 50.0 <= med <= 80.0 or med < 3.0:
+        return work
+    # L ~ 116 Y^(1/3) - 16: the gain in Y that moves the median lightness to 65
+    y_now = ((med + 16.0) / 116.0) ** 3
+    y_goal = ((65.0 + 16.0) / 116.0) ** 3
+    gain = float(np.clip(y_goal / y_now, 0.25, 6.0))
+    lin = _srgb_to_linear(work.astype(np.float32) / 255.0) * gain
+    return np.round(_linear_to_srgb(lin) * 255.0).astype(np.uint8)
+
+
 def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     h, w = work.shape[:2]
     shape = (h, w)
     rng = np.random.default_rng(0)
-    lab = _to_lab(work)
     lm = (face.landmarks_px[:, :2] - np.asarray(offset, np.float32)) * f
+    work = _normalise_exposure(work, _poly_mask(shape, lm[list(FACE_OVAL)]))
+    lab = _to_lab(work)
     fr = _face_frame(face, shape, offset, f)
     s = fr.s
     u, v = fr.u, fr.v

@@ -199,3 +199,12 @@ def test_a_busy_skin_coloured_background_stays_background(shared_photos, models,
     assert _iou(a.labels == BACKGROUND, t == BACKGROUND) > 0.95
     assert (a.labels[t == BACKGROUND] == SCALP).mean() < 0.005
     assert _iou(_skin(a.labels), t == 1) > 0.85
+
+
+def test_an_underexposed_photo_keeps_its_skin_and_hair(shared_photos, models):
+    """K000388 at 35 % of its light: the face sets one exposure gain before the colour models."""
+    rgb = load_photo(shared_photos / "photos" / "K000388.jpg").rgb
+    t = _truth(shared_photos, "K000388")
+    a = analyse(Photo((rgb * 0.35).astype(np.uint8), "dark"), models)
+    assert _iou(_skin(a.labels), t == 1) > 0.9
+    assert _iou(a.labels == HAIR, t == 3) > 0.45
