@@ -147,6 +147,9 @@ def faces_from_result(result, shape: tuple[int, int]) -> list[FaceGeometry]:
             yaw, pitch, roll = pose_from_matrix(result.facial_transformation_matrixes[i])
         else:  # pragma: no cover - option is always on
             yaw = pitch = roll = 0.0
+        if source == "interpupillary":
+            # a turned face shows its interpupillary distance shortened by cos(yaw)
+            px_per_mm /= max(float(np.cos(np.radians(min(abs(yaw), 60.0)))), 0.5)
         faces.append(FaceGeometry(lm, px_per_mm, source, yaw, pitch, roll, iris))
     faces.sort(key=lambda f: -np.ptp(f.face_oval[:, 0]) * np.ptp(f.face_oval[:, 1]))
     return faces
