@@ -79,6 +79,9 @@ _BEARD_BONUS = 2.5  # and then beat the skin by this much (log-odds)
 _BEARD_GREY = 0.6  # or greyer than this share of the face skin's chroma (grey and white beards)
 _SMOOTH_MM = 2.5  # radius of the edge-aware smoothing of the class scores
 _SIDEBURN_MM = -30.0  # hair reaches down to this height (mm, negative: below the glabella) beside the face
+_STUBBLE_PENALTY = 6.0  # log-odds taken from 'hair' that keeps the local scalp's colour
+_STUB_C = 0.7  # ... i.e. that keeps over this share of the local scalp's chroma
+_STUB_L = 10.0  # ... and is less than this much darker (L)
 _GLINT_MM2 = 100.0  # skin patches up to this area enclosed by hair on the skull become hair
 _BEARD_TEXTURE = 3.0  # extra weight of texture (fibrous against smooth) in the beard zone
 _NO_HAIR_LL = 1.0  # log-density bonus of the broad "not skin" model used when bald
@@ -554,6 +557,29 @@ def _clean(labels: np.ndarray) -> np.ndarray:
     return cv2.medianBlur(labels, 3)
 
 
+def _stubble_is_skin(scores: np.ndarray, lab: np.ndarray, s: float, person: np.ndarray,
+                     skull: np.ndarray) -> np.ndarray:
+    """Hair needs to differ from the scalp beside it: a clear loss of chroma or a darker tone.
+
+    Against the local scalp colour (the mean of the sure skin within about 6 mm), a pixel that
+    keeps over 70 % of the scalp's chroma and is less than 10 L darker is stubble or shading,
+    which the label convention counts as skin ("hair where the hair fraction is over a half").
+    """
+    cls = np.argmax(scores, axis=2)
+    others = np.delete(scores, _CLS_SKIN, axis=2).max(axis=2)
+    sure = ((scores[..., _CLS_SKIN] - others) > _EM_MARGIN) & person
+    sig = max(2.0, 6.0 * s)
+    wsum = cv2.GaussianBlur(sure.astype(np.float32), (0, 0), sig)
+    loc = cv2.GaussianBlur(lab * sure[..., None], (0, 0), sig) / np.maximum(wsum, 1e-4)[..., None]
+    C = np.hypot(lab[..., 1], lab[..., 2])
+    C_loc = np.hypot(loc[..., 1], loc[..., 2])
+    keeps_colour = (C > _STUB_C * C_loc) & (lab[..., 0] > loc[..., 0] - _STUB_L)
+    cand = skull & (cls == _CLS_HAIR) & (wsum > 0.05) & keeps_colour
+    out = scores.copy()
+    out[..., _CLS_HAIR] -= np.where(cand, _STUBBLE_PENALTY, 0.0).astype(np.float32)
+    return out
+
+
 def _explain_blends(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarray:
     """Silhouette pixels that are a mix of the nearby skin and background are not hair.
 
@@ -841,6 +867,8 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
         scores[..., _CLS_HAIR] += np.where(hair_zone, ll_h2 - ll_hair_cur, 0.0)
         ll_skin_cur, ll_hair_cur = ll_s2, ll_h2
     scores = _softmax_smooth(scores, work, max(1, round(_SMOOTH_MM * s)), iters=1)
+    if _STUBBLE_PENALTY > 0:
+        scores = _stubble_is_skin(scores, lab, s, person, skull)
     scores = _explain_blends(scores, work, s)
     if _SPILL_X < 1.0:
         scores = _explain_spill(scores, work, s)

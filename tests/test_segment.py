@@ -49,10 +49,10 @@ def test_pooled_iou_over_the_labelled_set_stays_above_the_floor(shared_photos, a
             inter[k] += ((p4 == k) & (t4 == k)).sum()
             union[k] += ((p4 == k) | (t4 == k)).sum()
     iou = inter / union
-    # measured 0.992 / 0.874 / 0.463 / 0.919 (bench/segmentation.py); floors leave a small margin
+    # measured 0.992 / 0.880 / 0.483 / 0.921 (bench/segmentation.py); floors leave a small margin
     assert iou[0] >= 0.98, iou
     assert iou[1] >= 0.86, iou
-    assert iou[2] >= 0.44, iou
+    assert iou[2] >= 0.46, iou
     assert iou[3] >= 0.90, iou
 
 
@@ -98,14 +98,14 @@ def _skull_skin(shared_photos, analysis_of, name):
 
 @pytest.mark.parametrize("name", BALD)
 def test_a_shiny_or_tanned_bald_head_is_mostly_scalp(shared_photos, analysis_of, name):
-    """Highlights, a tanned crown and the darkened outline stay scalp (measured: 11-26 % hair)."""
+    """Highlights, a tanned crown and the darkened outline stay scalp (measured: 5-19 % hair)."""
     top = _skull_skin(shared_photos, analysis_of, name)
     assert (top == HAIR).mean() < 0.30
     assert (top == SCALP).mean() > 0.65
 
 
 @pytest.mark.xfail(reason="known gap (issue #3): the shaded sides of a bald head and side stubble still read "
-                          "as hair on 11-26 % of the skull skin", strict=False)
+                          "as hair on 5-19 % of the skull skin", strict=False)
 @pytest.mark.parametrize("name", BALD)
 def test_a_bald_head_has_almost_no_hair(shared_photos, analysis_of, name):
     top = _skull_skin(shared_photos, analysis_of, name)
