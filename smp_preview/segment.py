@@ -82,6 +82,9 @@ _SIDEBURN_MM = -30.0  # hair reaches down to this height (mm, negative: below th
 _STUBBLE_PENALTY = 6.0  # log-odds taken from 'hair' that keeps the local scalp's colour
 _STUB_C = 0.7  # ... i.e. that keeps over this share of the local scalp's chroma
 _STUB_L = 10.0  # ... and is less than this much darker (L)
+_HAIR_BONUS = 3.0  # log-odds given to 'scalp' that is far greyer or darker than the scalp beside it
+_HAIR_C = 0.65  # ... i.e. keeps under this share of the local scalp's chroma (not lighter)
+_HAIR_L = 10.0  # ... or is this much darker (L)
 _GLINT_MM2 = 100.0  # skin patches up to this area enclosed by hair on the skull become hair
 _BEARD_TEXTURE = 3.0  # extra weight of texture (fibrous against smooth) in the beard zone
 _NO_HAIR_LL = 1.0  # log-density bonus of the broad "not skin" model used when bald
@@ -557,9 +560,13 @@ def _clean(labels: np.ndarray) -> np.ndarray:
     return cv2.medianBlur(labels, 3)
 
 
-def _stubble_is_skin(scores: np.ndarray, lab: np.ndarray, s: float, person: np.ndarray,
+def _against_local_scalp(scores: np.ndarray, lab: np.ndarray, s: float, person: np.ndarray,
                      skull: np.ndarray) -> np.ndarray:
     """Hair needs to differ from the scalp beside it: a clear loss of chroma or a darker tone.
+
+    Both ways: 'hair' that keeps the local scalp colour becomes skin, 'skin' that has lost a
+    third of the scalp's chroma (without being lighter, as a highlight is) or is far darker
+    becomes hair.
 
     Against the local scalp colour (the mean of the sure skin within about 6 mm), a pixel that
     keeps over 70 % of the scalp's chroma and is less than 10 L darker is stubble or shading,
@@ -577,6 +584,11 @@ def _stubble_is_skin(scores: np.ndarray, lab: np.ndarray, s: float, person: np.n
     cand = skull & (cls == _CLS_HAIR) & (wsum > 0.05) & keeps_colour
     out = scores.copy()
     out[..., _CLS_HAIR] -= np.where(cand, _STUBBLE_PENALTY, 0.0).astype(np.float32)
+    if _HAIR_BONUS > 0:
+        # and the other way: 'scalp' far greyer or darker than the scalp beside it is hair
+        loses = ((C < _HAIR_C * C_loc) & (lab[..., 0] <= loc[..., 0] + 3.0)) | (lab[..., 0] < loc[..., 0] - _HAIR_L)
+        cand2 = skull & (cls == _CLS_SKIN) & (wsum > 0.05) & loses
+        out[..., _CLS_HAIR] += np.where(cand2, _HAIR_BONUS, 0.0).astype(np.float32)
     return out
 
 
@@ -868,7 +880,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
         ll_skin_cur, ll_hair_cur = ll_s2, ll_h2
     scores = _softmax_smooth(scores, work, max(1, round(_SMOOTH_MM * s)), iters=1)
     if _STUBBLE_PENALTY > 0:
-        scores = _stubble_is_skin(scores, lab, s, person, skull)
+        scores = _against_local_scalp(scores, lab, s, person, skull)
     scores = _explain_blends(scores, work, s)
     if _SPILL_X < 1.0:
         scores = _explain_spill(scores, work, s)
