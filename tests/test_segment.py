@@ -49,10 +49,10 @@ def test_pooled_iou_over_the_labelled_set_stays_above_the_floor(shared_photos, a
             inter[k] += ((p4 == k) & (t4 == k)).sum()
             union[k] += ((p4 == k) | (t4 == k)).sum()
     iou = inter / union
-    # measured 0.992 / 0.880 / 0.483 / 0.921 (bench/segmentation.py); floors leave a small margin
+    # measured 0.992 / 0.882 / 0.514 / 0.921 (bench/segmentation.py); floors leave a small margin
     assert iou[0] >= 0.98, iou
-    assert iou[1] >= 0.86, iou
-    assert iou[2] >= 0.46, iou
+    assert iou[1] >= 0.87, iou
+    assert iou[2] >= 0.49, iou
     assert iou[3] >= 0.90, iou
 
 
