@@ -214,12 +214,18 @@ class _SkinModel:
             db = db - r * float(e[1])
         ic = self.icov_ab.astype(np.float32)
         q = (ic[0, 0] * da * da + 2 * ic[0, 1] * da * db + ic[1, 1] * db * db) / (0.5 + 0.5 * g) ** 2
-        sl = np.where(L < self.L_mean, 2.0, 1.0) * (1.5 * self.L_std + 6.0)
+        sl = np.where(L < self.L_mean, 2.0, 1.0) * self._l_spread()
         return q + ((L - self.L_mean) / sl) ** 2
+
+    def _l_spread(self) -> float:
+        # a black-and-white photo has no chroma to tell hair from skin: lightness must do it
+        if float(np.linalg.norm(self.mean_ab)) < 4.0:
+            return 0.75 * self.L_std + 3.0
+        return 1.5 * self.L_std + 6.0
 
     def log_density(self, lab: np.ndarray, *, shadow: float = 0.0) -> np.ndarray:
         """Log probability per Lab histogram bin, comparable with `_log_density` tables."""
-        sl = 1.5 * self.L_std + 6.0
+        sl = self._l_spread()
         norm = -0.5 * (3 * np.log(2 * np.pi) + self.logdet_ab + 2 * np.log(sl)) + np.log(_BIN_VOLUME)
         return (-0.5 * self.d2(lab, shadow=shadow) + norm).astype(np.float32)
 
