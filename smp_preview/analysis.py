@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -12,7 +12,7 @@ from .errors import NoHeadFound, SeveralFaces, TooDark
 from .face import HEAD_WIDTH_MM, FaceGeometry, faces_from_result
 from .models import Models, get_models
 from .photo import Photo
-from .segment import SCALP, Segmentation, segment_head
+from .segment import HAIR, SCALP, Segmentation, segment_head
 
 MODEL_MAX_SIDE = 1280
 """The models run on the photo reduced to at most this many pixels on its long side."""
@@ -45,6 +45,24 @@ def _reduced(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
         return rgb, 1.0
     small = cv2.resize(rgb, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
     return small, f
+
+
+def _head_width_px(seg: Segmentation, prob_small: np.ndarray, f: float, width: int) -> float:
+    """Width of the head in px for the assumed-head-width scale (photos without a face).
+
+    The head is the part of the silhouette labelled scalp or hair; without either, the widest
+    row of the person mask's top third (a top or back view fills the frame with the head).
+    """
+    head = np.isin(seg.labels, (SCALP, HAIR))
+    if head.sum() > 0.01 * head.size:
+        widths = head.sum(axis=1)
+        return float(np.percentile(widths[widths > 0], 90))
+    person = prob_small > 0.5
+    rows = np.flatnonzero(person.any(axis=1))
+    if rows.size == 0:
+        return float(width)
+    top = person[rows[0]: rows[0] + max(1, (rows[-1] - rows[0]) // 3 + 1)]
+    return float(top.sum(axis=1).max()) / f
 
 
 def analyse(
@@ -82,7 +100,6 @@ def analyse(
     timings["landmarks"] = (time.perf_counter() - t0) * 1e3
     t1 = time.perf_counter()
     prob_small = models.person_probability(small)
-    prob = cv2.resize(prob_small, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
     timings["person_mask"] = (time.perf_counter() - t1) * 1e3
 
     face = None
@@ -103,25 +120,25 @@ def analyse(
             lm, big.px_per_mm / f, big.scale_source, big.yaw_deg, big.pitch_deg, big.roll_deg,
             (big.iris_px[0] / f, big.iris_px[1] / f),
         )
-    elif float((prob > 0.5).mean()) < 0.02:
+
+    t2 = time.perf_counter()
+    seg = segment_head(rgb, face, prob_small)
+    timings["segment"] = (time.perf_counter() - t2) * 1e3
+    if face is None and float(np.isin(seg.labels, (SCALP, HAIR)).mean()) < 0.02:
         raise NoHeadFound(
             "No head or face was found in the photo.",
             "Use a photo that shows the client's head clearly, ideally from the front.",
             source=photo.name,
         )
-
-    t2 = time.perf_counter()
-    seg = segment_head(rgb, face, prob)
-    timings["segment"] = (time.perf_counter() - t2) * 1e3
+    if face is not None and seg.head_outline is not None:
+        face = replace(face, skull_ellipse=seg.head_outline)
 
     if px_per_mm is not None:
         scale, source = float(px_per_mm), "user"
     elif face is not None:
         scale, source = face.px_per_mm, face.scale_source
     else:
-        person_cols = np.flatnonzero((prob > 0.5).any(axis=0))
-        width_px = float(person_cols.ptp() + 1) if person_cols.size else rgb.shape[1]
-        scale, source = width_px / HEAD_WIDTH_MM, "head_width"
+        scale, source = _head_width_px(seg, prob_small, f, rgb.shape[1]) / HEAD_WIDTH_MM, "head_width"
     timings["total"] = (time.perf_counter() - t0) * 1e3
     return HeadAnalysis(photo, face, seg, scale, source, timings)
 

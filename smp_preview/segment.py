@@ -3,6 +3,27 @@
 Label values (the ``segment`` contract):
 0 background, 1 other skin (face inside the landmark outline, ears, neck), 2 scalp skin,
 3 head hair, 4 everything else of the person (clothes, beard, glasses, hats).
+
+Method (no learned hair model exists for us, so this is built from the person's own colours):
+
+1. Work on a crop around the head, reduced so that the face is about `WORK_FACE_PX` wide.
+2. Colour models in CIE Lab, as smoothed 3-D histograms: *skin* from the person's own cheeks,
+   forehead and nose, augmented with the same skin under other shading and with specular
+   highlights (dichromatic reflection: a shiny bald head is skin plus white light, not hair);
+   *hair* from person pixels of the skull region that the skin model rejects; *clothes* from
+   person pixels below the chin; *background* from pixels the person segmenter rejects.
+3. Texture (local high-frequency energy of L): hair is fibrous, skin and scalp are smooth.
+4. Priors from the geometry: the person probability for background, the landmark face outline
+   (inside it above the nose everything is skin, brows and eyes included, unless glasses are
+   found), hair only on the skull above about ear level, beard below the nose, clothes below the
+   chin.
+5. The class scores are smoothed edge-aware (guided filter, a mean-field-like step), upsampled
+   to the full resolution and filtered again with the full-resolution image as guide, so the
+   edges follow the photo's own edges; then each pixel takes its best class.
+
+Photos without a usable face (top, back and side views) get the same colour/texture treatment
+with a generic skin prior: skin-hued smooth pixels are skin, fibrous or dark non-skin pixels of
+the head are hair.
 """
 
 from __future__ import annotations
@@ -11,111 +32,981 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy import ndimage
 
-from .face import FaceGeometry, FOREHEAD_TOP, CHIN, GLABELLA
+from .face import CHIN, FACE_OVAL, FaceGeometry
 
 BACKGROUND, SKIN, SCALP, HAIR, OTHER = 0, 1, 2, 3, 4
 LABEL_NAMES = {BACKGROUND: "background", SKIN: "other skin", SCALP: "scalp skin", HAIR: "head hair", OTHER: "other"}
 
-# Landmark polygons that are reliably bare skin: cheeks and the lower forehead.
+WORK_FACE_PX = 150.0
+"""The colour and texture models run on a crop reduced so that the face is about this wide."""
+WORK_MAX_SIDE = 480
+"""Upper bound on the long side of the working crop (photos without a face, huge crops)."""
+UPPER_FOREHEAD_MM = 25.0
+"""Skin inside the face outline this far above the glabella counts as scalp skin."""
+
+# Landmark polygons (MediaPipe face mesh indices).
 _CHEEK_RIGHT = (117, 118, 101, 36, 206, 207, 187, 123)
 _CHEEK_LEFT = (346, 347, 330, 266, 426, 427, 411, 352)
 _FOREHEAD = (109, 10, 338, 337, 336, 9, 107, 108)
+_NOSE = (168, 417, 351, 419, 248, 281, 5, 51, 3, 196, 122, 193)
+_LIPS = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
+_EYE_RIGHT = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
+_EYE_LEFT = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)
+_NOSE_TIP = 1
+_NOSE_BRIDGE = 168
+
+# Colour histograms over CIE Lab (L 0-100, a and b -64..80).
+_NL, _NA = 16, 24
+_AB_LO, _AB_HI = -64.0, 80.0
+
+_CLS_BG, _CLS_SKIN, _CLS_HAIR, _CLS_OTHER = 0, 1, 2, 3
+_DEBUG: dict | None = None  # set to {} to keep the intermediate arrays of the last call
+# Method constants (chosen on the dev set; see bench/segmentation.py).
+_GC_WEIGHT = 1.5  # weight of the GrabCut skin decision in the skin score
+_GC_SIDE = 220  # GrabCut runs on the crop reduced to this long side
+_EM_ROUNDS = 2  # refits of the skin and hair models on the skull
+_EM_MARGIN = 3.0  # score margin for a scalp pixel to count as sure skin in a refit
+_HAIR_MIN_SHARE = 0.01  # fewer hair samples than this share of the skull: no hair model (bald)
+_MORE_PIGMENT = 3.0  # a chroma above the face skin's counts this many times less
+_SPILL_X = 0.6  # least skin share of a silhouette pixel explained as darkened skin plus backdrop
+_SPILL_Y = 0.2
+_SPILL_MM = 4.0
+_SHADOW_CHROMA = 1.0  # exponent of the chroma falloff of skin in shadow (0: none)
+_BEARD_DARK = 0.6  # beard candidates are darker than this share of the face skin's lightness
+_BEARD_BONUS = 2.5  # and then beat the skin by this much (log-odds)
+_BEARD_GREY = 0.6  # or greyer than this share of the face skin's chroma (grey and white beards)
+_SMOOTH_MM = 2.5  # radius of the edge-aware smoothing of the class scores
+_SIDEBURN_MM = -30.0  # hair reaches down to this height (mm, negative: below the glabella) beside the face
+_STUBBLE_PENALTY = 6.0  # log-odds taken from 'hair' that keeps the local scalp's colour
+_STUB_C = 0.7  # ... i.e. that keeps over this share of the local scalp's chroma
+_STUB_L = 10.0  # ... and is less than this much darker (L)
+_HAIR_BONUS = 3.0  # log-odds given to 'scalp' that is far greyer or darker than the scalp beside it
+_HAIR_C = 0.65  # ... i.e. keeps under this share of the local scalp's chroma (not lighter)
+_HAIR_L = 10.0  # ... or is this much darker (L)
+_GLINT_MM2 = 100.0  # skin patches up to this area enclosed by hair on the skull become hair
+_BEARD_TEXTURE = 3.0  # extra weight of texture (fibrous against smooth) in the beard zone
+_NO_HAIR_LL = 1.0  # log-density bonus of the broad "not skin" model used when bald
 
 
 @dataclass(frozen=True, eq=False)
 class Segmentation:
-    """Per-pixel labels (uint8, HxW) and hair coverage (float32 0-1, HxW)."""
+    """Per-pixel labels (uint8, HxW) and hair coverage (float32 0-1, HxW).
+
+    ``head_mask`` (bool, HxW) is the skull region above and beside the face (scalp or hair).
+    ``head_outline`` is the outline of the head above the ears as an ellipse in image pixels,
+    ``((cx, cy), (width, height), angle_deg)`` in the convention of `cv2.fitEllipse`, fitted to
+    the person silhouette above the eyes (hair included); None when no head was found.
+    """
 
     labels: np.ndarray
     hair_coverage: np.ndarray
-    head_mask: np.ndarray  # bool, the skull region above and beside the face
+    head_mask: np.ndarray
+    head_outline: tuple | None = None
+
+
+# --------------------------------------------------------------------------- helpers
 
 
 def _poly_mask(shape, pts) -> np.ndarray:
     m = np.zeros(shape, np.uint8)
-    cv2.fillPoly(m, [np.round(pts).astype(np.int32)], 1)
+    cv2.fillPoly(m, [np.round(np.asarray(pts)).astype(np.int32)], 1)
     return m.astype(bool)
 
 
-def head_region(shape: tuple[int, int], face: FaceGeometry) -> np.ndarray:
-    """The skull above and beside the face: an ellipse in the face's own frame, in mm."""
+def _to_lab(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb.astype(np.float32) * (1.0 / 255.0), cv2.COLOR_RGB2LAB)
+
+
+def _bin_index(lab: np.ndarray) -> np.ndarray:
+    lq = np.clip((lab[..., 0] * (_NL / 100.0)).astype(np.int32), 0, _NL - 1)
+    sc = _NA / (_AB_HI - _AB_LO)
+    aq = np.clip(((lab[..., 1] - _AB_LO) * sc).astype(np.int32), 0, _NA - 1)
+    bq = np.clip(((lab[..., 2] - _AB_LO) * sc).astype(np.int32), 0, _NA - 1)
+    return (lq * _NA + aq) * _NA + bq
+
+
+def _log_density(samples_lab: np.ndarray, *, sigma_bins: float = 1.0, floor: float = 1e-3) -> np.ndarray:
+    """Smoothed log density over the Lab bins (a flat table) from (N, 3) Lab samples."""
+    n_bins = _NL * _NA * _NA
+    if len(samples_lab) == 0:
+        return np.full(n_bins, np.log(1.0 / n_bins), np.float32)
+    hist = np.bincount(_bin_index(samples_lab), minlength=n_bins).astype(np.float32)
+    hist = ndimage.gaussian_filter(hist.reshape(_NL, _NA, _NA), sigma_bins, mode="constant").ravel()
+    hist /= max(float(hist.sum()), 1e-9)
+    return np.log((1.0 - floor) * hist + floor / n_bins).astype(np.float32)
+
+
+def _srgb_to_linear(c: np.ndarray) -> np.ndarray:
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def _linear_to_srgb(c: np.ndarray) -> np.ndarray:
+    c = np.clip(c, 0.0, 1.0)
+    return np.where(c <= 0.0031308, c * 12.92, 1.055 * c ** (1 / 2.4) - 0.055)
+
+
+def _augment_skin(rgb_samples: np.ndarray) -> np.ndarray:
+    """The same skin under other light: shaded, brighter and with specular highlights.
+
+    Dichromatic reflection model: a pixel is body (skin) colour times shading plus a white
+    surface reflection. A bald head shows the whole range, the cheeks only a part of it.
+    """
+    lin = _srgb_to_linear(rgb_samples.astype(np.float32) / 255.0)
+    out = [lin]
+    for k in (0.6, 0.8, 1.25):
+        out.append(lin * k)
+    for t in (0.1, 0.2, 0.3):
+        out.append(lin * (1.0 - t) + t * lin.max(axis=1, keepdims=True).clip(0.6, 1.0))
+    srgb = _linear_to_srgb(np.concatenate(out, axis=0))
+    return cv2.cvtColor(srgb.reshape(-1, 1, 3).astype(np.float32), cv2.COLOR_RGB2LAB).reshape(-1, 3)
+
+
+_BIN_VOLUME = (100.0 / _NL) * ((_AB_HI - _AB_LO) / _NA) ** 2
+
+
+@dataclass
+class _SkinModel:
+    """A Gaussian skin colour model in Lab: chroma (a, b) tight, lightness loose.
+
+    Highlights on skin (specular reflection) raise L and pull the chroma towards neutral, so
+    above the brightest face skin (the 90th percentile of L) the expected chroma shrinks in
+    proportion; shadow is allowed twice the lightness spread of light. Grey and white hair at
+    the lightness of the skin keeps a low chroma and stays far from the model.
+    """
+
+    mean_ab: np.ndarray
+    icov_ab: np.ndarray
+    logdet_ab: float
+    L_mean: float
+    L_std: float
+    L_hi: float
+
+    @classmethod
+    def fit(cls, lab_px: np.ndarray) -> _SkinModel:
+        ab = lab_px[:, 1:].astype(np.float64)
+        # chroma noise of JPEG and sensor: at least 2 units of a and b
+        cov = np.cov(ab.T) + np.diag([4.0, 4.0]) if len(ab) > 3 else np.diag([40.0, 40.0])
+        L = lab_px[:, 0]
+        return cls(ab.mean(axis=0), np.linalg.inv(cov), float(np.log(np.linalg.det(cov))),
+                   float(np.mean(L)), float(max(np.std(L), 4.0)), float(np.percentile(L, 90)))
+
+    def d2(self, lab: np.ndarray, *, shadow: float = 0.0) -> np.ndarray:
+        """Squared normalised distance from the model (about chi-square with 3 dof for skin).
+
+        ``shadow`` > 0 lets the expected chroma fall with the lightness below the mean, as the
+        same skin's does in shadow (exponent of L / L_mean); used on the face and neck only,
+        where dark hair cannot pass for shaded skin.
+        """
+        L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
+        g = 1.0 - np.clip((L - self.L_hi) / max(100.0 - self.L_hi, 5.0), 0.0, 0.8)
+        if shadow > 0:
+            g = np.where(L < self.L_mean, np.clip(L / max(self.L_mean, 1.0), 0.3, 1.0) ** shadow, g)
+        da = a - g * float(self.mean_ab[0])
+        db = b - g * float(self.mean_ab[1])
+        if _MORE_PIGMENT > 1.0:
+            # more saturated than the face along the skin's own hue is more pigment (tan, a
+            # sunburnt or freckled crown), not another material: count it at a fraction
+            e = self.mean_ab / max(float(np.linalg.norm(self.mean_ab)), 1e-3)
+            r = np.maximum(da * float(e[0]) + db * float(e[1]), 0.0) * (1.0 - 1.0 / _MORE_PIGMENT)
+            da = da - r * float(e[0])
+            db = db - r * float(e[1])
+        ic = self.icov_ab.astype(np.float32)
+        q = (ic[0, 0] * da * da + 2 * ic[0, 1] * da * db + ic[1, 1] * db * db) / (0.5 + 0.5 * g) ** 2
+        sl = np.where(L < self.L_mean, 2.0, 1.0) * self._l_spread()
+        return q + ((L - self.L_mean) / sl) ** 2
+
+    def _l_spread(self) -> float:
+        # a black-and-white photo has no chroma to tell hair from skin: lightness must do it
+        if float(np.linalg.norm(self.mean_ab)) < 4.0:
+            return 0.75 * self.L_std + 3.0
+        return 1.5 * self.L_std + 6.0
+
+    def log_density(self, lab: np.ndarray, *, shadow: float = 0.0) -> np.ndarray:
+        """Log probability per Lab histogram bin, comparable with `_log_density` tables."""
+        sl = self._l_spread()
+        norm = -0.5 * (3 * np.log(2 * np.pi) + self.logdet_ab + 2 * np.log(sl)) + np.log(_BIN_VOLUME)
+        return (-0.5 * self.d2(lab, shadow=shadow) + norm).astype(np.float32)
+
+
+def _texture(lab: np.ndarray, sigma_px: float, mask: np.ndarray | None = None) -> np.ndarray:
+    """Local high-frequency energy of lightness: hair is fibrous, skin is smooth.
+
+    With ``mask`` (the person), the local means are taken over the mask only (normalised
+    convolution), so the step from the head to the background does not read as texture.
+    """
+    L = lab[..., 0]
+    if mask is None:
+        hp = np.abs(L - cv2.GaussianBlur(L, (0, 0), max(0.6, sigma_px)))
+        return cv2.GaussianBlur(hp, (0, 0), max(1.0, 2.0 * sigma_px))
+    m = mask.astype(np.float32)
+    sig = max(0.6, sigma_px)
+    mean = cv2.GaussianBlur(L * m, (0, 0), sig) / np.maximum(cv2.GaussianBlur(m, (0, 0), sig), 1e-3)
+    hp = np.abs(L - mean) * m
+    sig2 = max(1.0, 2.0 * sigma_px)
+    return cv2.GaussianBlur(hp, (0, 0), sig2) / np.maximum(cv2.GaussianBlur(m, (0, 0), sig2), 1e-3)
+
+
+def _grabcut_skin(work: np.ndarray, gc: np.ndarray, max_side: int, iters: int = 2) -> np.ndarray:
+    """GrabCut foreground (skin) share per pixel, run on the crop reduced to ``max_side``."""
+    h, w = gc.shape
+    g = min(1.0, max_side / max(h, w))
+    if g < 1.0:
+        size = (max(8, round(w * g)), max(8, round(h * g)))
+        img = cv2.resize(work, size, interpolation=cv2.INTER_AREA)
+        m = cv2.resize(gc, size, interpolation=cv2.INTER_NEAREST)
+    else:
+        img, m = work, gc.copy()
+    if not (np.isin(m, (cv2.GC_FGD, cv2.GC_PR_FGD)).any() and np.isin(m, (cv2.GC_BGD, cv2.GC_PR_BGD)).any()):
+        return np.isin(gc, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32)
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.grabCut(img, m, None, bgd, fgd, iters, cv2.GC_INIT_WITH_MASK)
+    fg = np.isin(m, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32)
+    if g < 1.0:
+        fg = cv2.resize(fg, (w, h), interpolation=cv2.INTER_LINEAR)
+    return fg
+
+
+def _guided_upsample(guide_full: np.ndarray, guide_low: np.ndarray, src_low: np.ndarray, *,
+                     radius: int, eps: float) -> np.ndarray:
+    """Fast guided filter (He & Sun 2015): the linear coefficients are fitted on the reduced
+    image and applied to the full-resolution guide, so edges follow the photo at full size.
+
+    ``src_low`` is (h, w, C) on the reduced image; returns (H, W, C) float32.
+    """
+    I = guide_low.astype(np.float32)
+    k = (2 * radius + 1, 2 * radius + 1)
+    mean_I = cv2.boxFilter(I, -1, k)
+    var_I = cv2.boxFilter(I * I, -1, k) - mean_I * mean_I
+    p = src_low.astype(np.float32)
+    mean_p = cv2.boxFilter(p, -1, k)
+    cov = cv2.boxFilter(p * I[..., None], -1, k) - mean_p * mean_I[..., None]
+    a = cov / (var_I + eps)[..., None]
+    b = mean_p - a * mean_I[..., None]
+    a = cv2.boxFilter(a, -1, k)
+    b = cv2.boxFilter(b, -1, k)
+    H, W = guide_full.shape[:2]
+    a_up = cv2.resize(a, (W, H), interpolation=cv2.INTER_LINEAR)
+    b_up = cv2.resize(b, (W, H), interpolation=cv2.INTER_LINEAR)
+    if a_up.ndim == 2:
+        a_up, b_up = a_up[..., None], b_up[..., None]
+    return a_up * guide_full.astype(np.float32)[..., None] + b_up
+
+
+def _guided(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
+    return cv2.ximgproc.guidedFilter(guide, src, int(max(1, radius)), eps)
+
+
+def _subsample(a: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    if len(a) <= n:
+        return a
+    return a[rng.choice(len(a), n, replace=False)]
+
+
+def _robust_inliers(lab_px: np.ndarray, z: float = 2.5) -> np.ndarray:
+    """Boolean mask of the samples within ``z`` robust standard deviations on every channel."""
+    med = np.median(lab_px, axis=0)
+    mad = np.median(np.abs(lab_px - med), axis=0) * 1.4826 + np.array([2.0, 1.0, 1.0])
+    return (np.abs(lab_px - med) <= z * mad).all(axis=1)
+
+
+def _ellipse_from_mask(top_mask: np.ndarray):
+    """Ellipse through the silhouette of the head: fitted to the outline pixels of ``top_mask``
+    that border the background (not to the straight cut where the region ends), so the skull
+    curve is extrapolated where the region was cut off."""
+    m = top_mask.astype(np.uint8)
+    if m.sum() < 20:
+        return None
+    padded = np.pad(m, 1)
+    edge = m.astype(bool) & ~cv2.erode(padded, np.ones((3, 3), np.uint8))[1:-1, 1:-1].astype(bool)
+    # the cut line at the bottom of the region is not silhouette: drop the lowest rows of edge
+    ys, xs = np.nonzero(edge)
+    if ys.size < 20:
+        return None
+    keep = ys < ys.max() - 1
+    pts = np.stack([xs[keep], ys[keep]], axis=1).astype(np.float32)
+    if len(pts) < 6:
+        return None
+    return cv2.fitEllipse(pts)
+
+
+# --------------------------------------------------------------------------- geometry priors
+
+
+@dataclass
+class _Frame:
+    """The face's frame on the working crop: u mm to the image right, v mm up from the glabella."""
+
+    u: np.ndarray
+    v: np.ndarray
+    s: float  # px per mm on the working crop
+
+
+def _face_frame(face: FaceGeometry, shape, offset, f) -> _Frame:
     h, w = shape
-    up, right = face.up, face.right
-    s = face.px_per_mm
-    glabella = face.glabella
-    # Skull modelled as an ellipse 160 mm wide, reaching 125 mm above the glabella and
-    # centred 20 mm above it (frontal view); follows the roll via the face axes.
-    centre = glabella + up * 20 * s
-    half_w, half_up, half_down = 80 * s, 105 * s, 70 * s
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    dx, dy = xs - centre[0], ys - centre[1]
-    u = dx * right[0] + dy * right[1]
-    v = -(dx * up[0] + dy * up[1])  # positive downwards in the face frame
-    half_v = np.where(v < 0, half_up, half_down)
-    inside = (u / half_w) ** 2 + (v / half_v) ** 2 <= 1.0
-    # Only above the eye line: below it, skin is face, ears and neck.
-    eye_line = -(((face.eye_corners[0] + face.eye_corners[1]) / 2 - centre) @ up)
-    return inside & (v < eye_line)
+    g = (face.glabella - offset) * f
+    s = face.px_per_mm * f
+    dx, dy = xs - g[0], ys - g[1]
+    up, right = face.up.astype(np.float32), face.right.astype(np.float32)
+    return _Frame((dx * right[0] + dy * right[1]) / s, (dx * up[0] + dy * up[1]) / s, s)
 
 
-def _skin_model(lab: np.ndarray, samples: np.ndarray):
-    pix = lab[samples].astype(np.float64)
-    if len(pix) < 20:
-        pix = lab.reshape(-1, 3).astype(np.float64)
-    mean = pix.mean(axis=0)
-    cov = np.cov(pix.T) + np.diag([4.0, 1.0, 1.0])
-    return mean, np.linalg.inv(cov)
+def _crop_box(shape, face: FaceGeometry | None, person: np.ndarray) -> tuple[int, int, int, int]:
+    h, w = shape
+    if face is not None:
+        oval = face.face_oval
+        x0, y0 = oval.min(axis=0)
+        x1, y1 = oval.max(axis=0)
+        fw, fh = x1 - x0, y1 - y0
+        # the skull, the hair and the shoulders around the face
+        bx0, bx1 = x0 - 1.2 * fw, x1 + 1.2 * fw
+        by0, by1 = y0 - 1.1 * fh, y1 + 1.3 * fh
+    else:
+        ys = np.flatnonzero(person.any(axis=1))
+        xs = np.flatnonzero(person.any(axis=0))
+        if ys.size == 0:
+            return 0, h, 0, w
+        by0, by1, bx0, bx1 = ys[0] - 8, ys[-1] + 8, xs[0] - 8, xs[-1] + 8
+    return (int(max(0, np.floor(by0))), int(min(h, np.ceil(by1))),
+            int(max(0, np.floor(bx0))), int(min(w, np.ceil(bx1))))
 
 
-def _mahalanobis(lab: np.ndarray, mean, icov) -> np.ndarray:
-    d = lab.reshape(-1, 3).astype(np.float32) - mean.astype(np.float32)
-    m = np.einsum("ni,ij,nj->n", d, icov.astype(np.float32), d)
-    return m.reshape(lab.shape[:2])
+def _glasses_mask(lab, skin_ll, frame: _Frame, lm, shape) -> np.ndarray:
+    """The lens areas of glasses (frame and lens), or an empty mask when none are found.
+
+    Looks for a rim around each eye: an annulus between the eye outline and about 12 mm out in
+    which the skin model fails or the lightness has strong edges. The lens area is the convex
+    hull of the rim pixels found.
+    """
+    out = np.zeros(shape, bool)
+    s = frame.s
+    if s * 12 < 4:  # too small to see a frame
+        return out
+    gy, gx = np.gradient(cv2.GaussianBlur(lab[..., 0], (0, 0), 0.7))
+    grad = np.hypot(gx, gy)
+    nonskin = skin_ll < -2.0
+    found = []
+    for eye in (_EYE_RIGHT, _EYE_LEFT):
+        pts = lm[list(eye)]
+        c = pts.mean(axis=0)
+        half_w = np.ptp(pts[:, 0]) / 2
+        ring_outer = _ellipse_mask(shape, c, half_w + 11 * s, 0.6 * half_w + 11 * s)
+        ring_inner = _ellipse_mask(shape, c, half_w + 3 * s, 0.5 * half_w + 3 * s)
+        ring = ring_outer & ~ring_inner & (frame.v < 18)
+        if ring.sum() < 20:
+            return out
+        edge = grad > 8.0
+        cand = ring & (nonskin | edge) & ~((frame.v > 2) & nonskin & (grad < 8.0))  # brows are not rims
+        # a rim runs all round the eye: check the four quadrants
+        dy = np.arange(shape[0])[:, None] - c[1]
+        dx = np.arange(shape[1])[None, :] - c[0]
+        quads = [(dy < 0) & (np.abs(dx) < half_w), (dy > 0) & (np.abs(dx) < half_w),
+                 (dx < -half_w), (dx > half_w)]
+        fr = [float((cand & q).sum()) / max(1.0, float((ring & q).sum())) for q in quads]
+        found.append((fr, cand, c))
+    # glasses: rims below the eyes and at the sides on both eyes
+    ok = all(min(fr[1], max(fr[2], fr[3])) > 0.18 and np.mean(fr) > 0.22 for fr, _, _ in found)
+    if not ok:
+        return out
+    for _, cand, c in found:
+        ys, xs = np.nonzero(cand)
+        pts = np.stack([xs, ys], axis=1).astype(np.int32)
+        hull = cv2.convexHull(pts)
+        m = np.zeros(shape, np.uint8)
+        cv2.fillConvexPoly(m, hull, 1)
+        out |= m.astype(bool)
+    return out
+
+
+def _ellipse_mask(shape, c, ax, ay) -> np.ndarray:
+    m = np.zeros(shape, np.uint8)
+    cv2.ellipse(m, (round(c[0]), round(c[1])), (int(max(1, ax)), int(max(1, ay))), 0, 0, 360, 1, -1)
+    return m.astype(bool)
+
+
+# --------------------------------------------------------------------------- main entry
 
 
 def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.ndarray) -> Segmentation:
-    """Label every pixel of the photo (see module doc for the values)."""
-    h, w = rgb.shape[:2]
-    person = person_prob > 0.5
-    labels = np.where(person, OTHER, BACKGROUND).astype(np.uint8)
-    if face is None:
-        return Segmentation(labels, np.zeros((h, w), np.float32), np.zeros((h, w), bool))
+    """Label every pixel of the photo (see the module doc for the values and the method).
 
-    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
-    lm = face.landmarks_px[:, :2]
-    samples = (
-        _poly_mask((h, w), lm[list(_CHEEK_RIGHT)])
-        | _poly_mask((h, w), lm[list(_CHEEK_LEFT)])
-        | _poly_mask((h, w), lm[list(_FOREHEAD)])
-    )
-    mean, icov = _skin_model(lab, samples)
-    dist = _mahalanobis(lab, mean, icov)
-    skin_like = dist < 12.0
+    Parameters
+    ----------
+    rgb : (H, W, 3) uint8
+        The photo.
+    face : FaceGeometry or None
+        Landmarks in the photo's pixels; None for photos without a usable face.
+    person_prob : (h, w) float32
+        Probability of the person class from the selfie segmenter, at any size (resized here).
 
-    face_mask = _poly_mask((h, w), face.face_oval)
-    head = head_region((h, w), face) & person & ~face_mask
+    Returns
+    -------
+    Segmentation
+    """
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"rgb must be an (H, W, 3) uint8 image, got {rgb.dtype} {rgb.shape}")
+    H, W = rgb.shape[:2]
+    if person_prob.shape != (H, W):
+        person_prob = cv2.resize(person_prob.astype(np.float32), (W, H), interpolation=cv2.INTER_LINEAR)
+    if face is None and float((person_prob > 0.5).mean()) < 0.05:
+        # The person segmenter misses close-ups of the scalp (top and back views): take the
+        # background to be the colours that fill the photo's border instead.
+        person_prob = np.maximum(person_prob, _person_from_border(rgb))
+    person_full = person_prob > 0.5
+    labels = np.where(person_full, OTHER, BACKGROUND).astype(np.uint8)
+    coverage = np.zeros((H, W), np.float32)
+    head_full = np.zeros((H, W), bool)
 
-    labels[person & skin_like] = SKIN
-    labels[face_mask & person] = SKIN
-    # Below the nose inside the face, dark non-skin is beard or moustache.
-    nose_tip = face.point(1)
-    ys = np.arange(h, dtype=np.float32)[:, None]
-    below_nose = np.broadcast_to(ys > nose_tip[1], (h, w))
-    labels[face_mask & ~skin_like & below_nose & person] = OTHER
-    labels[head & skin_like] = SCALP
-    labels[head & ~skin_like] = HAIR
-    # The upper forehead inside the landmark outline is scalp-side skin too (contract: upper
-    # forehead counts as scalp skin): above the brows by more than 25 mm.
-    glab = face.glabella
-    up = face.up
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    height_mm = ((xx - glab[0]) * up[0] + (yy - glab[1]) * up[1]) / face.px_per_mm
-    upper_forehead = face_mask & skin_like & (height_mm > 25.0)
-    labels[upper_forehead] = SCALP
+    y0, y1, x0, x1 = _crop_box((H, W), face, person_full)
+    if y1 - y0 < 8 or x1 - x0 < 8:
+        return Segmentation(labels, coverage, head_full, None)
+    crop = rgb[y0:y1, x0:x1]
+    ch, cw = crop.shape[:2]
+    if face is not None:
+        face_w = float(np.ptp(face.face_oval[:, 0]))
+        f = min(1.0, WORK_FACE_PX / max(face_w, 1.0), WORK_MAX_SIDE * 1.6 / max(ch, cw))
+    else:
+        f = min(1.0, WORK_MAX_SIDE / max(ch, cw))
+    ww, wh = max(8, round(cw * f)), max(8, round(ch * f))
+    fx, fy = ww / cw, wh / ch
+    f = 0.5 * (fx + fy)
+    work = cv2.resize(crop, (ww, wh), interpolation=cv2.INTER_AREA) if f < 1.0 else crop
+    prob = cv2.resize(person_prob[y0:y1, x0:x1], (ww, wh), interpolation=cv2.INTER_AREA) if f < 1.0 \
+        else person_prob[y0:y1, x0:x1]
 
-    labels = cv2.medianBlur(labels, 5)
-    hair = (labels == HAIR).astype(np.float32)
-    coverage = cv2.GaussianBlur(hair, (0, 0), max(1.0, 0.5 * face.px_per_mm))
-    coverage[labels != HAIR] *= (labels[labels != HAIR] == SCALP)
-    return Segmentation(labels, coverage.astype(np.float32), head | upper_forehead)
+    if face is not None:
+        scores, zones = _scores_with_face(work, prob, face, (x0, y0), f)
+    else:
+        scores, zones = _scores_without_face(work, prob)
+
+    # Full-resolution edges: upsample the class scores and filter them with the photo as guide.
+    if f < 1.0:
+        up = _guided_upsample(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY), cv2.cvtColor(work, cv2.COLOR_RGB2GRAY),
+                              scores, radius=2, eps=(0.04 * 255) ** 2)
+    else:
+        up = scores
+    cls = _argmax_channels(up)
+    zones_full = {k: (cv2.resize(zones[k].astype(np.uint8), (cw, ch), interpolation=cv2.INTER_NEAREST).astype(bool)
+                      if f < 1.0 else zones[k]) for k in ("scalp_zone", "hair_zone", "force_other")}
+
+    lab_crop = np.full(cls.shape, OTHER, np.uint8)
+    lab_crop[cls == _CLS_BG] = BACKGROUND
+    skin = cls == _CLS_SKIN
+    lab_crop[skin] = SKIN
+    lab_crop[skin & zones_full["scalp_zone"]] = SCALP
+    hairish = cls == _CLS_HAIR
+    lab_crop[hairish & zones_full["hair_zone"]] = HAIR
+    lab_crop[zones_full["force_other"] & (cls != _CLS_BG)] = OTHER
+    lab_crop = _clean(lab_crop)
+    lab_crop = _drop_rim_hair(lab_crop, zones.get("px_per_mm_full", 3.0))
+    labels[y0:y1, x0:x1] = lab_crop
+
+    # Hair coverage: the soft share of hair against scalp skin on the skull, blurred over ~1 mm
+    # (computed on the reduced crop, where the models ran, and upsampled).
+    d = np.clip(scores[..., _CLS_SKIN] - scores[..., _CLS_HAIR], -30, 30)
+    hair_share = (1.0 / (1.0 + np.exp(d))).astype(np.float32)
+    if f < 1.0:
+        hair_share = cv2.resize(hair_share, (cw, ch), interpolation=cv2.INTER_LINEAR)
+    head_zone = zones_full["hair_zone"] & np.isin(lab_crop, (SCALP, HAIR))
+    s_full = zones.get("px_per_mm_full", 3.0)
+    cov = cv2.GaussianBlur(np.where(head_zone, hair_share, 0).astype(np.float32), (0, 0), max(0.8, 0.7 * s_full))
+    norm = cv2.GaussianBlur(head_zone.astype(np.float32), (0, 0), max(0.8, 0.7 * s_full))
+    cov = np.where(head_zone, cov / np.maximum(norm, 1e-3), 0.0)
+    cov[lab_crop == HAIR] = np.maximum(cov[lab_crop == HAIR], 0.5)
+    coverage[y0:y1, x0:x1] = np.clip(cov, 0, 1)
+    head_full[y0:y1, x0:x1] = zones_full["hair_zone"] & (lab_crop != BACKGROUND)
+
+    outline = zones.get("skull_ellipse")
+    top = zones.get("outline_mask")
+    if outline is None and top is not None:
+        e = _ellipse_from_mask(top)
+        if e is not None:
+            (cx, cy), (ew, eh), ang = e
+            outline = ((cx / f + x0, cy / f + y0), (ew / f, eh / f), ang)
+    return Segmentation(labels, coverage.astype(np.float32), head_full, outline)
+
+
+def _argmax_channels(x: np.ndarray) -> np.ndarray:
+    """``np.argmax(x, axis=2)`` as uint8, faster on large (H, W, C) arrays."""
+    best = x[..., 0].copy()
+    out = np.zeros(x.shape[:2], np.uint8)
+    for k in range(1, x.shape[2]):
+        m = x[..., k] > best
+        best[m] = x[..., k][m]
+        out[m] = k
+    return out
+
+
+def _drop_rim_hair(labels: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """Hair only a pixel or two thick along the silhouette is the blend of skin and background.
+
+    Hair that does not survive an opening by a disc of about 2.5 mm (the darkened limb of a bald
+    head seen edge-on, blended with the background) and lies next to the
+    background is given to the skin beside it (or to the background where no skin is near).
+    """
+    hair = (labels == HAIR).astype(np.uint8)
+    if not hair.any():
+        return labels
+    r = max(1, round(2.5 * px_per_mm))
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    thin = hair.astype(bool) & ~cv2.morphologyEx(hair, cv2.MORPH_OPEN, k).astype(bool)
+    near_bg = cv2.dilate((labels == BACKGROUND).astype(np.uint8), k).astype(bool)
+    skin_near = cv2.dilate(np.isin(labels, (SKIN, SCALP)).astype(np.uint8), k).astype(bool)
+    rim = thin & near_bg
+    out = labels.copy()
+    out[rim & skin_near] = SCALP
+    out[rim & ~skin_near] = BACKGROUND
+    return out
+
+
+def _clean(labels: np.ndarray) -> np.ndarray:
+    """Remove specks: a 3x3 median keeps edges and drops isolated pixels."""
+    return cv2.medianBlur(labels, 3)
+
+
+def _against_local_scalp(scores: np.ndarray, lab: np.ndarray, s: float, person: np.ndarray,
+                     skull: np.ndarray) -> np.ndarray:
+    """Hair needs to differ from the scalp beside it: a clear loss of chroma or a darker tone.
+
+    Both ways: 'hair' that keeps the local scalp colour becomes skin, 'skin' that has lost a
+    third of the scalp's chroma (without being lighter, as a highlight is) or is far darker
+    becomes hair.
+
+    Against the local scalp colour (the mean of the sure skin within about 6 mm), a pixel that
+    keeps over 70 % of the scalp's chroma and is less than 10 L darker is stubble or shading,
+    which the label convention counts as skin ("hair where the hair fraction is over a half").
+    """
+    cls = np.argmax(scores, axis=2)
+    others = np.delete(scores, _CLS_SKIN, axis=2).max(axis=2)
+    sure = ((scores[..., _CLS_SKIN] - others) > _EM_MARGIN) & person
+    sig = max(2.0, 6.0 * s)
+    wsum = cv2.GaussianBlur(sure.astype(np.float32), (0, 0), sig)
+    loc = cv2.GaussianBlur(lab * sure[..., None], (0, 0), sig) / np.maximum(wsum, 1e-4)[..., None]
+    C = np.hypot(lab[..., 1], lab[..., 2])
+    C_loc = np.hypot(loc[..., 1], loc[..., 2])
+    keeps_colour = (C > _STUB_C * C_loc) & (lab[..., 0] > loc[..., 0] - _STUB_L)
+    cand = skull & (cls == _CLS_HAIR) & (wsum > 0.05) & keeps_colour
+    out = scores.copy()
+    out[..., _CLS_HAIR] -= np.where(cand, _STUBBLE_PENALTY, 0.0).astype(np.float32)
+    if _HAIR_BONUS > 0:
+        # and the other way: 'scalp' far greyer or darker than the scalp beside it is hair
+        loses = ((C < _HAIR_C * C_loc) & (lab[..., 0] <= loc[..., 0] + 3.0)) | (lab[..., 0] < loc[..., 0] - _HAIR_L)
+        cand2 = skull & (cls == _CLS_SKIN) & (wsum > 0.05) & loses
+        out[..., _CLS_HAIR] += np.where(cand2, _HAIR_BONUS, 0.0).astype(np.float32)
+    return out
+
+
+def _explain_blends(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarray:
+    """Silhouette pixels that are a mix of the nearby skin and background are not hair.
+
+    At the outline of a bald head the photo mixes skin with the backdrop over a few pixels
+    (focus, JPEG, the darkened limb); such a colour fits neither the skin nor the background
+    model and would read as hair. Where a pixel is explained as ``alpha * skin + (1 - alpha) *
+    background`` with the local skin and background colours (in linear RGB), it goes to the
+    skin when alpha > 0.5 and to the background otherwise.
+    """
+    cls = np.argmax(scores, axis=2)
+    sig = max(1.5, 3.0 * s)
+    lin = _srgb_to_linear(work.astype(np.float32) / 255.0).astype(np.float32)
+
+    def local_mean(mask):
+        m = mask.astype(np.float32)
+        wsum = cv2.GaussianBlur(m, (0, 0), sig)
+        mean = cv2.GaussianBlur(lin * m[..., None], (0, 0), sig) / np.maximum(wsum, 1e-4)[..., None]
+        return mean, wsum
+
+    # skin colour from skin pixels a little inside, not the boundary pixels themselves
+    skin_in = cv2.erode((cls == _CLS_SKIN).astype(np.uint8), np.ones((3, 3), np.uint8),
+                        iterations=max(1, round(1.0 * s)))
+    S, ws = local_mean(skin_in)
+    B, wb = local_mean(cls == _CLS_BG)
+    d = S - B
+    dd = np.maximum((d * d).sum(axis=2), 1e-6)
+    alpha = np.clip(((lin - B) * d).sum(axis=2) / dd, 0.0, 1.0)
+    resid = np.sqrt(((lin - B - alpha[..., None] * d) ** 2).sum(axis=2) / dd)
+    cand = (cls == _CLS_HAIR) & (ws > 0.02) & (wb > 0.02) & (resid < 0.15)
+    out = scores.copy()
+    strength = np.where(cand, 8.0 * (1.0 - resid / 0.15), 0.0).astype(np.float32)
+    out[..., _CLS_HAIR] -= strength
+    out[..., _CLS_SKIN] += strength * (alpha > 0.5)
+    out[..., _CLS_BG] += strength * (alpha <= 0.5)
+    return out
+
+
+def _explain_spill(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarray:
+    """Silhouette pixels that are the nearby skin, darkened, plus backdrop light, are skin.
+
+    At the outline of a head the skin turns away from the light (it darkens) and picks up light
+    from the backdrop. A pixel explained as ``x * S + y * B`` (least squares, local skin colour S
+    and background colour B) with ``x >= _SPILL_X`` (not much darker than the skin beside it),
+    ``0 <= y <= 0.45`` and a small residual is skin. Dark hair needs a small ``x``; grey or white
+    hair leaves a large residual.
+    """
+    cls = np.argmax(scores, axis=2)
+    sig = max(1.5, 3.0 * s)
+    img = work.astype(np.float32) / 255.0
+
+    def local_mean(mask):
+        m = mask.astype(np.float32)
+        wsum = cv2.GaussianBlur(m, (0, 0), sig)
+        mean = cv2.GaussianBlur(img * m[..., None], (0, 0), sig) / np.maximum(wsum, 1e-4)[..., None]
+        return mean, wsum
+
+    skin_in = cv2.erode((cls == _CLS_SKIN).astype(np.uint8), np.ones((3, 3), np.uint8),
+                        iterations=max(1, round(1.5 * s)))
+    S, ws = local_mean(skin_in)
+    B, wb = local_mean(cls == _CLS_BG)
+    ss, bb, sb = (S * S).sum(axis=2), (B * B).sum(axis=2), (S * B).sum(axis=2)
+    sc, bc = (S * img).sum(axis=2), (B * img).sum(axis=2)
+    det = ss * bb - sb * sb
+    ok = det > 1e-6
+    det = np.where(ok, det, 1.0)
+    x = (bb * sc - sb * bc) / det
+    y = (ss * bc - sb * sc) / det
+    fit = x[..., None] * S + y[..., None] * B
+    resid = np.sqrt(((img - fit) ** 2).sum(axis=2)) / np.maximum(np.sqrt((img * img).sum(axis=2)), 1e-3)
+    near_bg = cv2.distanceTransform((cls != _CLS_BG).astype(np.uint8), cv2.DIST_L2, 3) < _SPILL_MM * s
+    cand = (ok & near_bg & (cls == _CLS_HAIR) & (ws > 0.02) & (wb > 0.02) & (x >= _SPILL_X) & (y >= -0.02)
+            & (y <= _SPILL_Y)
+            & (resid < 0.06))
+    out = scores.copy()
+    out[..., _CLS_HAIR] -= np.where(cand, 8.0, 0.0).astype(np.float32)
+    out[..., _CLS_SKIN] += np.where(cand, 8.0, 0.0).astype(np.float32)
+    return out
+
+
+def _islands(scores: np.ndarray, s: float, src: int, dst: int, max_area_mm2: float,
+             zone: np.ndarray | None = None) -> np.ndarray:
+    """Small patches of class ``src`` enclosed by class ``dst`` become ``dst``.
+
+    A patch is enclosed when ``dst`` makes up over 90 % of the 1 mm ring around it; only patches
+    under ``max_area_mm2`` (and, with ``zone``, lying in it) change. Used both ways on the skull:
+    a dark mark on a bald scalp (freckle, age spot) is skin, a light glint inside dense hair is
+    hair.
+    """
+    cls = np.argmax(scores, axis=2)
+    patch = (cls == src).astype(np.uint8)
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(patch, connectivity=8)
+    if n <= 1:
+        return scores
+    other = cls == dst
+    k = np.ones((3, 3), np.uint8)
+    r = max(1, round(1.0 * s))
+    max_area = max_area_mm2 * s * s
+    out = scores
+    for i in range(1, n):
+        if stats[i, cv2.CC_STAT_AREA] > max_area:
+            continue
+        x, y, w, h = stats[i, :4]
+        y0, y1, x0, x1 = max(0, y - r - 1), y + h + r + 1, max(0, x - r - 1), x + w + r + 1
+        m = (comp[y0:y1, x0:x1] == i).astype(np.uint8)
+        sel = m.astype(bool)
+        if zone is not None and not zone[y0:y1, x0:x1][sel].mean() > 0.5:
+            continue
+        ring = cv2.dilate(m, k, iterations=r).astype(bool) & ~sel
+        if ring.sum() and other[y0:y1, x0:x1][ring].mean() > 0.9:
+            if out is scores:
+                out = scores.copy()
+            sub = out[y0:y1, x0:x1]
+            sub[sel, dst] = sub[sel, src] + 1.0
+    return out
+
+
+def _softmax_smooth(scores: np.ndarray, guide: np.ndarray, radius: int, iters: int = 2) -> np.ndarray:
+    """Mean-field-like smoothing: average the class log-probabilities edge-aware."""
+    for _ in range(iters):
+        scores = _guided(guide, scores.astype(np.float32), radius, (0.03 * 255) ** 2)
+    return scores
+
+
+def _normalise_exposure(work: np.ndarray, face_mask: np.ndarray) -> np.ndarray:
+    """Scale the light (linear RGB gain) so the face's median lightness is about L 65.
+
+    Under- and over-exposed photos squeeze skin and hair into a narrow range of lightness and
+    chroma; one gain, set on the face, brings them back to where the models work. Returns the
+    image unchanged when the face is already within L 50-80.
+    """
+    if face_mask.sum() < 20:
+        return work
+    L = cv2.cvtColor(work, cv2.COLOR_RGB2LAB)[..., 0][face_mask].astype(np.float32) * (100.0 / 255.0)
+    med = float(np.median(L))
+    if 50.0 <= med <= 80.0 or med < 3.0:
+        return work
+    # L ~ 116 Y^(1/3) - 16: the gain in Y that moves the median lightness to 65
+    y_now = ((med + 16.0) / 116.0) ** 3
+    y_goal = ((65.0 + 16.0) / 116.0) ** 3
+    gain = float(np.clip(y_goal / y_now, 0.25, 6.0))
+    lin = _srgb_to_linear(work.astype(np.float32) / 255.0) * gain
+    return np.round(_linear_to_srgb(lin) * 255.0).astype(np.uint8)
+
+
+def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
+    h, w = work.shape[:2]
+    shape = (h, w)
+    rng = np.random.default_rng(0)
+    lm = (face.landmarks_px[:, :2] - np.asarray(offset, np.float32)) * f
+    work = _normalise_exposure(work, _poly_mask(shape, lm[list(FACE_OVAL)]))
+    lab = _to_lab(work)
+    fr = _face_frame(face, shape, offset, f)
+    s = fr.s
+    u, v = fr.u, fr.v
+    person = prob > 0.5
+    sure_person = prob > 0.8
+
+    oval = _poly_mask(shape, lm[list(FACE_OVAL)])
+    v_nose = float(np.dot(face.point(_NOSE_TIP) - face.glabella, face.up) / face.px_per_mm)
+    v_chin = float(np.dot(face.point(CHIN) - face.glabella, face.up) / face.px_per_mm)
+    v_mouth = float(np.dot(lm[list(_LIPS)].mean(axis=0) / f + np.asarray(offset) - face.glabella, face.up)
+                    / face.px_per_mm)
+    brows_eyes = _poly_mask(shape, lm[list(_EYE_RIGHT)]) | _poly_mask(shape, lm[list(_EYE_LEFT)])
+    lips = _poly_mask(shape, lm[list(_LIPS)])
+
+    # --- skin model from the person's own face
+    samples = (_poly_mask(shape, lm[list(_CHEEK_RIGHT)]) | _poly_mask(shape, lm[list(_CHEEK_LEFT)])
+               | _poly_mask(shape, lm[list(_FOREHEAD)]) | _poly_mask(shape, lm[list(_NOSE)]))
+    skin_px = lab[samples]
+    rgb_px = work[samples]
+    if len(skin_px) < 30:
+        skin_px, rgb_px = lab[oval], work[oval]
+    keep = _robust_inliers(skin_px)
+    skin_px, rgb_px = skin_px[keep], rgb_px[keep]
+    skin = _SkinModel.fit(skin_px)
+    idx = _bin_index(lab)
+    skin_d2 = skin.d2(lab)
+    ll_skin = skin.log_density(lab)
+    face_neck = person & (fr.v <= -40.0)  # the lower face and the neck, not the skull
+    ll_skin = np.where(face_neck, skin.log_density(lab, shadow=_SHADOW_CHROMA), ll_skin)
+    skin_ll_rel = -0.5 * skin_d2 + 2.0  # ~0 at the edge of typical skin, negative beyond
+
+    # --- texture
+    tex = _texture(lab, 0.8, person)
+    tex_skin = float(np.median(tex[samples])) if samples.any() else 2.0
+
+    # --- zones from the geometry
+    hair_zone = person & ~oval & (v > -40.0)
+    # the skull above the face: hair or scalp, never clothes
+    skull = hair_zone & (v > -5.0)
+    below_chin = v < v_chin - 5.0
+    beard_zone = (v < v_nose - 3.0) & (v > v_chin - 60.0) & (np.abs(u) < 85.0) & ~lips
+    upper_face = oval & (v >= v_nose - 3.0)
+    glasses = _glasses_mask(lab, skin_ll_rel, fr, lm, shape)
+
+    # --- samples for hair, clothes and background
+    nonskin = skin_d2 > 9.0
+    inner = cv2.erode(sure_person.astype(np.uint8), np.ones((3, 3), np.uint8),
+                      iterations=max(1, round(3.0 * s))).astype(bool)
+    hair_samples = skull & inner & nonskin & ~glasses
+    hair_px = lab[hair_samples]
+    neck = (np.abs(u) < 45.0) & (v > v_chin - 75.0)
+    other_samples = sure_person & below_chin & ~beard_zone & ~neck
+    other_px = _subsample(lab[other_samples], 4000, rng)
+    bg_px = _subsample(lab[prob < 0.2], 4000, rng)
+    head_area = max(1, int(skull.sum()))
+    has_hair = len(hair_px) > max(15, _HAIR_MIN_SHARE * head_area)
+    ll_hair_tab = _log_density(_subsample(hair_px, 4000, rng), sigma_bins=1.0) if has_hair else None
+    ll_other_tab = _log_density(other_px, sigma_bins=1.0)
+    ll_bg_tab = _log_density(bg_px, sigma_bins=1.0)
+
+    ll_other = ll_other_tab[idx]
+    ll_bg = ll_bg_tab[idx]
+    if ll_hair_tab is not None:
+        ll_hair = ll_hair_tab[idx]
+    else:  # bald: a broad "not skin" model
+        ll_hair = np.full(shape, np.log(1.0 / (_NL * _NA * _NA)) + _NO_HAIR_LL, np.float32)
+
+    # texture evidence: fibrous favours hair, smooth favours skin
+    tex_ratio = np.log((tex + 0.5) / (tex_skin + 0.5))
+    ll_hair = ll_hair + 2.0 * np.clip(tex_ratio, -1.5, 1.5)
+    ll_hair = ll_hair + np.where(beard_zone, _BEARD_TEXTURE * np.clip(tex_ratio - 1.0, -1.0, 1.0), 0.0)
+    # a dark, fibrous patch of the lower face is beard: far darker than the face skin and rough
+    grey = np.hypot(lab[..., 1], lab[..., 2]) < _BEARD_GREY * float(np.linalg.norm(skin.mean_ab))
+    beard_like = beard_zone & ((lab[..., 0] < _BEARD_DARK * skin.L_mean) | grey) & (tex > 2.0 * tex_skin)
+    ll_hair = np.where(beard_like, np.maximum(ll_hair, ll_skin + _BEARD_BONUS), ll_hair)
+
+    # --- priors
+    p = np.clip(prob, 1e-3, 1 - 1e-3)
+    lp_person = np.log(p)
+    lp_bg = np.log(1 - p)
+    scores = np.empty((h, w, 4), np.float32)
+    scores[..., _CLS_BG] = 1.0 * lp_bg + 1.0 * ll_bg
+    scores[..., _CLS_SKIN] = 1.0 * lp_person + ll_skin
+    scores[..., _CLS_HAIR] = 1.0 * lp_person + ll_hair + np.where(hair_zone | beard_zone, 0.0, -4.0)
+    scores[..., _CLS_OTHER] = 1.0 * lp_person + ll_other + np.where(skull, -2.5, 0.0)
+    # Hats and caps: a clearly coloured region on the skull whose hue no hair or skin has
+    # (hair is black, grey, white or an orange-yellow brown) is headwear, never hair or scalp.
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
+    hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
+    unnatural = ((chroma > 45.0) | ((chroma > 22.0) & ((hue < 20.0) | (hue > 100.0)))) & (hair_zone | skull) & person
+    k = np.ones((3, 3), np.uint8)
+    unnatural = cv2.morphologyEx(unnatural.astype(np.uint8), cv2.MORPH_OPEN, k,
+                                 iterations=max(1, round(1.0 * s))).astype(bool)
+    scores[..., _CLS_OTHER] += np.where(unnatural, 6.0, 0.0)
+    scores[..., _CLS_HAIR] -= np.where(unnatural, 6.0, 0.0)
+    # inside the face above the nose everything is skin (brows, eyes), glasses aside
+    scores[..., _CLS_SKIN] += np.where(upper_face & ~glasses, 8.0, 0.0)
+    scores[..., _CLS_SKIN] += np.where(lips | brows_eyes, 8.0, 0.0)
+    scores[..., _CLS_OTHER] += np.where(glasses, 6.0, np.where(oval, -20.0, 0.0))  # no clothes on the face
+    scores[..., _CLS_SKIN] += np.where(neck & ~oval & below_chin, 1.5, 0.0)
+    # GrabCut (colour GMMs + contrast-sensitive graph cut) for skin against everything else,
+    # started from the geometry: sure skin inside the face, sure non-skin in the background.
+    gc = np.full(shape, cv2.GC_PR_BGD, np.uint8)
+    gc[(skin_d2 < 9.0) & person & ~beard_like] = cv2.GC_PR_FGD
+    gc[prob < 0.2] = cv2.GC_BGD
+    gc[below_chin & ~neck & sure_person] = cv2.GC_BGD
+    sure_skin = cv2.erode((upper_face & ~glasses & ~brows_eyes).astype(np.uint8), np.ones((3, 3), np.uint8),
+                          iterations=max(1, round(2 * s))).astype(bool)
+    gc[sure_skin] = cv2.GC_FGD
+    fg = _grabcut_skin(work, gc, _GC_SIDE)
+    scores[..., _CLS_SKIN] += _GC_WEIGHT * (2.0 * fg - 1.0)
+    # One EM round on the skull: refit skin from the face and the scalp pixels taken as skin (a
+    # bald scalp is often tanner or redder than the face), and hair from what stays far from it.
+    ll_skin_cur, ll_hair_cur = ll_skin, ll_hair
+    for _ in range(_EM_ROUNDS):
+        cls1 = np.argmax(scores, axis=2)
+        others = np.delete(scores, _CLS_SKIN, axis=2).max(axis=2)
+        sure_skin1 = scores[..., _CLS_SKIN] - others > _EM_MARGIN
+        sel = ((sure_skin1 & skull) | samples) & sure_person
+        if sel.sum() <= 50:
+            break
+        px = lab[sel]
+        inl = _robust_inliers(px, 3.0)
+        skin2 = _SkinModel.fit(px[inl])
+        ll_s2 = skin2.log_density(lab)
+        d2b = skin2.d2(lab)
+        scores[..., _CLS_SKIN] += np.where(hair_zone, ll_s2 - ll_skin_cur, 0.0)
+        hs2 = (cls1 == _CLS_HAIR) & skull & inner & (d2b > 9.0) & ~glasses
+        if hs2.sum() > max(15, _HAIR_MIN_SHARE * head_area):
+            ll_h2 = _log_density(_subsample(lab[hs2], 4000, rng), sigma_bins=1.0)[idx]
+        else:
+            ll_h2 = np.full(shape, np.log(1.0 / (_NL * _NA * _NA)) + _NO_HAIR_LL, np.float32)
+        ll_h2 = ll_h2 + 2.0 * np.clip(tex_ratio, -1.5, 1.5)
+        scores[..., _CLS_HAIR] += np.where(hair_zone, ll_h2 - ll_hair_cur, 0.0)
+        ll_skin_cur, ll_hair_cur = ll_s2, ll_h2
+    scores = _softmax_smooth(scores, work, max(1, round(_SMOOTH_MM * s)), iters=1)
+    if _STUBBLE_PENALTY > 0:
+        scores = _against_local_scalp(scores, lab, s, person, skull)
+    scores = _explain_blends(scores, work, s)
+    if _SPILL_X < 1.0:
+        scores = _explain_spill(scores, work, s)
+    scores = _islands(scores, s, _CLS_HAIR, _CLS_SKIN, 200.0, zone=skull)
+    scores = _islands(scores, s, _CLS_SKIN, _CLS_HAIR, _GLINT_MM2, zone=skull)
+    # lips and eyes are skin by the label convention, whatever their colour (lipstick, lashes)
+    fixed = (lips | brows_eyes) & ~glasses
+    best_other = np.delete(scores, _CLS_SKIN, axis=2).max(axis=2)
+    scores[..., _CLS_SKIN] = np.where(fixed, np.maximum(scores[..., _CLS_SKIN], best_other + 1.0),
+                                      scores[..., _CLS_SKIN])
+
+    scalp_zone = (~oval & (v > 0.0)) | (oval & (v > UPPER_FOREHEAD_MM))
+    hz = hair_zone & (v > _SIDEBURN_MM) & ~(beard_zone & (v < v_mouth))
+    # head outline: the person silhouette above the eyes
+    outline_mask = person & (v > -10.0) & (np.abs(u) < 140.0)
+    skull_ellipse = _fit_skull(person, u, v, face)
+    if _DEBUG is not None:
+        _DEBUG.update(beard_like=beard_like, beard_zone=beard_zone, upper_face=upper_face)
+        _DEBUG.update(skin_ll_rel=skin_ll_rel, tex=tex, tex_skin=tex_skin, lab=lab, hair_samples=hair_samples,
+                  skull=skull, has_hair=has_hair, skin=skin, rgb_px=rgb_px, work=work, skin_d2=skin_d2, scores=scores, v=v, u=u)
+    zones = {"scalp_zone": scalp_zone, "hair_zone": hz, "force_other": (glasses & ~hz) | unnatural,
+             "outline_mask": outline_mask, "px_per_mm_full": face.px_per_mm, "skull_ellipse": skull_ellipse}
+    return scores, zones
+
+
+def _fit_skull(person: np.ndarray, u: np.ndarray, v: np.ndarray, face: FaceGeometry):
+    """The head outline as an ellipse centred on the glabella in the face's frame.
+
+    The silhouette above the brows (hair included) gives points (u, v) in mm; the semi-axes a
+    (sideways) and b (upwards) solve ``u^2 / a^2 + v^2 / b^2 = 1`` in least squares. Below the
+    brows, where the ears, hair or background hide the skull, the ellipse is the extrapolation.
+    Returns ``((cx, cy), (2a, 2b), angle_deg)`` in photo pixels, or None.
+    """
+    m = person.astype(np.uint8)
+    edge = m.astype(bool) & ~cv2.erode(np.pad(m, 1), np.ones((3, 3), np.uint8))[1:-1, 1:-1].astype(bool)
+    edge[0, :] = edge[-1, :] = False
+    edge[:, 0] = edge[:, -1] = False  # the frame of the photo is not the head's outline
+    sel = edge & (v > 5.0) & (np.abs(u) < 120.0)
+    if sel.sum() < 10:
+        return None
+    uu, vv = u[sel].astype(np.float64), v[sel].astype(np.float64)
+    A = np.stack([uu * uu, vv * vv], axis=1)
+    coef, *_ = np.linalg.lstsq(A, np.ones(len(uu)), rcond=None)
+    if (coef <= 0).any():
+        return None
+    a_mm, b_mm = 1.0 / np.sqrt(coef)
+    if not (40.0 < a_mm < 150.0 and 50.0 < b_mm < 200.0):
+        return None
+    s = face.px_per_mm
+    g = face.glabella
+    angle = float(np.degrees(np.arctan2(face.right[1], face.right[0])))
+    return ((float(g[0]), float(g[1])), (float(2 * a_mm * s), float(2 * b_mm * s)), angle)
+
+
+def _person_from_border(rgb: np.ndarray) -> np.ndarray:
+    """Probability that a pixel is not background, where the background is the border colours."""
+    H, W = rgb.shape[:2]
+    f = min(1.0, 256.0 / max(H, W))
+    small = cv2.resize(rgb, (max(8, round(W * f)), max(8, round(H * f))), interpolation=cv2.INTER_AREA)
+    lab = _to_lab(small)
+    h, w = lab.shape[:2]
+    b = max(2, int(0.04 * min(h, w)))
+    border = np.zeros((h, w), bool)
+    # top edge and the upper half of the sides: the bottom edge is often the neck or shoulders
+    border[:b], border[: h // 2, :b], border[: h // 2, -b:] = True, True, True
+    ll = _log_density(lab[border], sigma_bins=1.0)[_bin_index(lab)]
+    thr = float(np.percentile(ll[border], 5))
+    prob = 1.0 / (1.0 + np.exp(np.clip(ll - thr + 1.0, -30, 30)))
+    prob = cv2.GaussianBlur(prob.astype(np.float32), (0, 0), 1.0)
+    # keep the largest component (the head), drop scattered specks
+    n, comp, stats, _ = cv2.connectedComponentsWithStats((prob > 0.5).astype(np.uint8))
+    if n > 1:
+        keep = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        prob = np.where(comp == keep, prob, np.minimum(prob, 0.3))
+    return cv2.resize(prob, (W, H), interpolation=cv2.INTER_LINEAR)
+
+
+def _scores_without_face(work, prob):
+    """Skin, hair and background from colour and texture alone (top, back and side views)."""
+    h, w = work.shape[:2]
+    lab = _to_lab(work)
+    rng = np.random.default_rng(0)
+    person = prob > 0.5
+    sure = prob > 0.8
+    # generic skin: warm hue (a, b > 0, hue angle 20-80 degrees), moderate chroma
+    a, b = lab[..., 1], lab[..., 2]
+    hue = np.degrees(np.arctan2(b, a))
+    chroma = np.hypot(a, b)
+    tex = _texture(lab, 0.8)
+    smooth = tex < np.percentile(tex[person], 40) if person.any() else np.ones((h, w), bool)
+    skin_seed = sure & (hue > 15) & (hue < 85) & (chroma > 8) & (chroma < 60) & (lab[..., 0] > 20) & smooth
+    idx = _bin_index(lab)
+    if skin_seed.sum() > 30:
+        keep = _robust_inliers(lab[skin_seed], 3.0)
+        rgb_px = _subsample(work[skin_seed][keep], 3000, rng)
+        ll_skin = _log_density(np.concatenate([lab[skin_seed][keep], _augment_skin(rgb_px)]), sigma_bins=1.2)[idx]
+        ref = np.percentile(ll_skin[skin_seed], 5)
+    else:
+        ll_skin = np.full((h, w), -12.0, np.float32)
+        ref = 0.0
+    nonskin = (ll_skin - ref) < -3.0
+    ll_hair = _log_density(_subsample(lab[sure & nonskin], 4000, rng))[idx]
+    ll_bg = _log_density(_subsample(lab[prob < 0.2], 4000, rng))[idx]
+    tex_skin = float(np.median(tex[skin_seed])) if skin_seed.any() else float(np.median(tex))
+    ll_hair = ll_hair + np.clip(np.log((tex + 0.5) / (tex_skin + 0.5)), -1.5, 1.5)
+    p = np.clip(prob, 1e-3, 1 - 1e-3)
+    scores = np.full((h, w, 4), -30.0, np.float32)
+    scores[..., _CLS_BG] = 1.5 * np.log(1 - p) + 0.5 * ll_bg
+    scores[..., _CLS_SKIN] = 1.5 * np.log(p) + ll_skin
+    scores[..., _CLS_HAIR] = 1.5 * np.log(p) + ll_hair
+    s_guess = max(w, h) / 300.0
+    scores = _softmax_smooth(scores, work, max(1, round(s_guess)), iters=1)
+    # the head: the top of the person silhouette down to about one and a half head widths
+    ys = np.flatnonzero(person.any(axis=1))
+    head = np.zeros((h, w), bool)
+    if ys.size:
+        top = ys[0]
+        widths = person[top: top + max(4, h // 3)].sum(axis=1)
+        head_w = float(np.percentile(widths, 60)) if widths.size else w
+        head[top: int(top + 1.4 * max(head_w, 1))] = True
+    zones = {"scalp_zone": head, "hair_zone": head & person, "force_other": np.zeros((h, w), bool),
+             "outline_mask": head & person, "px_per_mm_full": 3.0}
+    return scores, zones

@@ -10,8 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 SHARED_PHOTOS = ROOT.parent / "shared" / "photos" / "house"
-if not SHARED_PHOTOS.is_dir() and os.environ.get("SMP_SHARED_PHOTOS"):  # e.g. from a git worktree
-    SHARED_PHOTOS = Path(os.environ["SMP_SHARED_PHOTOS"])
+SHARED_PHOTOS = Path(os.environ.get("SMP_SHARED_PHOTOS", SHARED_PHOTOS))  # elsewhere, e.g. from a git worktree
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,172 @@
+"""Score the label maps against hand-labelled photos, save overlays, time the analysis.
+
+Usage (from the checkout)::
+
+    PYTHONPATH=. /work/venv/bin/python bench/segmentation.py \
+        [--photos ../shared/photos/house] [--out /tmp/seg/overlays] [--timing] [--only NAME ...]
+
+Scoring follows ``shared/photos/README.md``: predictions are mapped to four classes
+(0 background; 1 and 2 skin; 3 hair; 4 other), each class's IoU is **pooled** over the set
+(intersections and unions summed over all photos, then divided; the headline), and also
+averaged over the photos where the class occurs in the truth or the prediction. Pixel accuracy
+is printed too, overall and per photo.
+
+Overlays (``<out>/<name>.png``): the photo, the prediction, the truth and the errors side by
+side; labels as colours (skin orange, scalp yellow, hair green, other purple, background
+unchanged), error pixels red where the truth says skin/hair and blue elsewhere.
+
+``--timing`` times `analyse` on a 2-megapixel photo (a sample upscaled to 1224 x 1632) and
+prints the median of several runs with the threads the machine has (set ``OMP_NUM_THREADS`` /
+run under ``taskset -c 0,1`` for the 2-core figure).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from smp_preview.analysis import analyse
+from smp_preview.models import get_models
+from smp_preview.photo import load_photo
+
+CLASSES = ("background", "skin", "hair", "other")
+_TO4 = np.array([0, 1, 1, 2, 3], np.uint8)  # label value -> scoring class
+_COLOURS = {1: (255, 140, 40), 2: (255, 230, 0), 3: (0, 200, 60), 4: (150, 60, 220)}
+
+
+def default_photos() -> Path:
+    for cand in (ROOT.parent / "shared" / "photos" / "house", Path("/work/shared/photos/house")):
+        if (cand / "photos").is_dir():
+            return cand
+    return ROOT.parent / "shared" / "photos" / "house"
+
+
+def to_classes(labels: np.ndarray) -> np.ndarray:
+    """Map contract labels (0-4) to the four scoring classes (skin and scalp together)."""
+    return _TO4[np.clip(labels, 0, 4)]
+
+
+def confusion(pred4: np.ndarray, true4: np.ndarray) -> np.ndarray:
+    """4x4 confusion counts, rows = truth, columns = prediction."""
+    return np.bincount(true4.ravel().astype(np.int64) * 4 + pred4.ravel(), minlength=16).reshape(4, 4)
+
+
+def ious(conf: np.ndarray) -> np.ndarray:
+    inter = np.diag(conf).astype(np.float64)
+    union = conf.sum(0) + conf.sum(1) - inter
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(union > 0, inter / union, np.nan)
+
+
+def colourise(rgb: np.ndarray, labels: np.ndarray, alpha: float = 0.5) -> np.ndarray:
+    out = rgb.astype(np.float32).copy()
+    for v, c in _COLOURS.items():
+        m = labels == v
+        out[m] = (1 - alpha) * out[m] + alpha * np.array(c, np.float32)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def overlay(rgb: np.ndarray, pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Photo | prediction | truth | errors, one row (RGB)."""
+    p4, t4 = to_classes(pred), to_classes(truth)
+    err = (rgb.astype(np.float32) * 0.35).astype(np.uint8)
+    wrong = p4 != t4
+    err[wrong & np.isin(t4, (1, 2))] = (255, 40, 40)
+    err[wrong & ~np.isin(t4, (1, 2))] = (60, 120, 255)
+    truth_vis = np.where(truth == 2, 1, truth)  # the truth has no scalp class
+    return np.concatenate([rgb, colourise(rgb, pred), colourise(rgb, truth_vis), err], axis=1)
+
+
+def score(photos_dir: Path, out_dir: Path | None, only: list[str] | None) -> dict:
+    models = get_models()
+    names = sorted(p.stem for p in (photos_dir / "labels").glob("*.png"))
+    if only:
+        names = [n for n in names if n in only]
+    pooled = np.zeros((4, 4), np.int64)
+    rows = []
+    times = []
+    for name in names:
+        photo_path = next((photos_dir / "photos").glob(f"{name}.*"))
+        truth = cv2.imread(str(photos_dir / "labels" / f"{name}.png"), cv2.IMREAD_UNCHANGED)
+        photo = load_photo(photo_path)
+        t0 = time.perf_counter()
+        a = analyse(photo, models)
+        times.append((time.perf_counter() - t0) * 1e3)
+        pred = a.labels
+        conf = confusion(to_classes(pred), to_classes(truth))
+        pooled += conf
+        rows.append((name, ious(conf), np.trace(conf) / conf.sum()))
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(out_dir / f"{name}.png"), cv2.cvtColor(overlay(photo.rgb, pred, truth), cv2.COLOR_RGB2BGR))
+    pooled_iou = ious(pooled)
+    per = np.array([r[1] for r in rows])
+    print(f"{'photo':10s} " + " ".join(f"{c:>10s}" for c in CLASSES) + f" {'pix.acc':>8s}")
+    for name, iou, acc in sorted(rows, key=lambda r: np.nanmean(r[1][1:3])):
+        print(f"{name:10s} " + " ".join(f"{v:10.3f}" if np.isfinite(v) else f"{'-':>10s}" for v in iou) + f" {acc:8.4f}")
+    print("-" * 64)
+    print(f"{'pooled':10s} " + " ".join(f"{v:10.3f}" for v in pooled_iou) + f" {np.trace(pooled) / pooled.sum():8.4f}")
+    print(f"{'img-avg':10s} " + " ".join(f"{np.nanmean(per[:, k]):10.3f}" for k in range(4))
+          + f" {np.mean([r[2] for r in rows]):8.4f}")
+    print(f"{len(rows)} photos; analysis median {statistics.median(times):.0f} ms per photo "
+          f"(photos of {photo.rgb.shape[1]}x{photo.rgb.shape[0]} px)")
+    return {"pooled": pooled_iou, "rows": rows}
+
+
+def timing(runs: int) -> None:
+    models = get_models()
+    rgb = load_photo(ROOT / "samples" / "obama.jpg").rgb
+    big = cv2.resize(rgb, (1224, 1632), interpolation=cv2.INTER_CUBIC)
+    from smp_preview.photo import Photo
+
+    photo = Photo(big, "obama_2mp")
+    analyse(photo, models)  # warm-up
+    totals, cpu, parts = [], [], {}
+    for _ in range(runs):
+        t0, c0 = time.perf_counter(), time.process_time()
+        a = analyse(photo, models)
+        totals.append((time.perf_counter() - t0) * 1e3)
+        cpu.append((time.process_time() - c0) * 1e3)
+        for k, v in a.timings_ms.items():
+            parts.setdefault(k, []).append(v)
+    print(f"analyse() on a {big.shape[1]}x{big.shape[0]} photo ({big.shape[0] * big.shape[1] / 1e6:.1f} MP), "
+          f"{runs} runs, {cv2.getNumThreads()} OpenCV threads: median {statistics.median(totals):.0f} ms wall, "
+          f"{statistics.median(cpu):.0f} ms CPU (all threads; the wall time on an idle 2-core machine lies "
+          f"between half of it and all of it)")
+    try:
+        load = Path("/proc/loadavg").read_text().split()[0]
+        print(f"  load average while measuring: {load} (wall times are inflated on a busy machine)")
+    except OSError:
+        pass
+    print("  stages (median ms): " + ", ".join(f"{k} {statistics.median(v):.0f}" for k, v in parts.items()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--photos", type=Path, default=default_photos(), help="folder with photos/ and labels/")
+    ap.add_argument("--out", type=Path, default=Path("/tmp/seg/overlays"), help="folder for the overlay PNGs")
+    ap.add_argument("--no-overlays", action="store_true")
+    ap.add_argument("--only", nargs="*", help="photo names to score (default all)")
+    ap.add_argument("--timing", action="store_true", help="also time analyse() on a 2 MP photo")
+    ap.add_argument("--runs", type=int, default=9)
+    args = ap.parse_args(argv)
+    if not (args.photos / "labels").is_dir():
+        print(f"no labelled photos in {args.photos} (expected photos/ and labels/ there)", file=sys.stderr)
+        return 2
+    score(args.photos, None if args.no_overlays else args.out, args.only)
+    if args.timing:
+        timing(args.runs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""The label map on real photos: scores against the labelled set and the hard cases of issue #3."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from smp_preview.analysis import analyse
+from smp_preview.face import BROW_LEFT, BROW_RIGHT
+from smp_preview.photo import Photo, load_photo
+from smp_preview.segment import BACKGROUND, HAIR, OTHER, SCALP, SKIN
+
+pytestmark = pytest.mark.shared
+
+
+def _truth(shared_photos, name):
+    return cv2.imread(str(shared_photos / "labels" / f"{name}.png"), cv2.IMREAD_UNCHANGED)
+
+
+def _iou(pred_mask, true_mask):
+    union = (pred_mask | true_mask).sum()
+    return float((pred_mask & true_mask).sum() / union) if union else 1.0
+
+
+def _skin(labels):
+    return np.isin(labels, (SKIN, SCALP))
+
+
+def _below_brows_in_face(a):
+    """Pixels of the face outline below the lower edge of the brows."""
+    f = a.face
+    h, w = a.labels.shape
+    oval = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(oval, [np.round(f.face_oval).astype(np.int32)], 1)
+    brow_y = max(f.landmarks_px[list(BROW_RIGHT + BROW_LEFT), 1])
+    ys = np.arange(h)[:, None]
+    return oval.astype(bool) & (ys > brow_y)
+
+
+def test_pooled_iou_over_the_labelled_set_stays_above_the_floor(shared_photos, analysis_of):
+    inter = np.zeros(4)
+    union = np.zeros(4)
+    to4 = np.array([0, 1, 1, 2, 3])
+    for path in sorted((shared_photos / "photos").glob("*.jpg")):
+        p4 = to4[analysis_of(path).labels]
+        t4 = to4[_truth(shared_photos, path.stem)]
+        for k in range(4):
+            inter[k] += ((p4 == k) & (t4 == k)).sum()
+            union[k] += ((p4 == k) | (t4 == k)).sum()
+    iou = inter / union
+    # measured 0.992 / 0.882 / 0.514 / 0.921 (bench/segmentation.py); floors leave a small margin
+    assert iou[0] >= 0.98, iou
+    assert iou[1] >= 0.87, iou
+    assert iou[2] >= 0.49, iou
+    assert iou[3] >= 0.90, iou
+
+
+@pytest.mark.parametrize("name", ["A000055", "S000510", "E000296", "T000193", "M000312"])
+def test_no_scalp_on_the_face_below_the_brows_nor_on_the_background(shared_photos, analysis_of, name):
+    a = analysis_of(shared_photos / "photos" / f"{name}.jpg")
+    assert not (a.labels[_below_brows_in_face(a)] == SCALP).any()
+    truth_bg = _truth(shared_photos, name) == BACKGROUND
+    assert (a.labels[truth_bg] == SCALP).mean() < 0.002
+
+
+@pytest.mark.parametrize(
+    "name, what, skin_floor, hair_floor",
+    [
+        ("S000510", "white fringe on pale skin", 0.88, 0.35),
+        ("K000375", "white-grey fringe", 0.85, 0.30),
+        ("F000478", "receding brown hair", 0.80, 0.65),
+        ("J000295", "blond-grey hair", 0.82, 0.55),
+        ("E000296", "dark skin, shaved head", 0.70, None),
+        ("T000193", "dark skin, grey beard", 0.65, None),
+        ("P000617", "bald woman", 0.80, None),
+        ("S001224", "shiny bald head", 0.80, None),
+    ],
+)
+def test_skin_and_hair_iou_on_hard_cases(shared_photos, analysis_of, name, what, skin_floor, hair_floor):
+    a = analysis_of(shared_photos / "photos" / f"{name}.jpg")
+    t = _truth(shared_photos, name)
+    assert _iou(_skin(a.labels), t == 1) >= skin_floor, what
+    if hair_floor is not None:
+        assert _iou(a.labels == HAIR, t == 3) >= hair_floor, what
+
+
+BALD = ["S001224", "A000376", "C001072", "P000617", "E000296", "H001077", "P000599"]
+
+
+def _skull_skin(shared_photos, analysis_of, name):
+    a = analysis_of(shared_photos / "photos" / f"{name}.jpg")
+    t = _truth(shared_photos, name)
+    top = a.labels[(t == 1) & a.segmentation.head_mask]
+    assert top.size > 1000
+    return top
+
+
+@pytest.mark.parametrize("name", BALD)
+def test_a_shiny_or_tanned_bald_head_is_mostly_scalp(shared_photos, analysis_of, name):
+    """Highlights, a tanned crown and the darkened outline stay scalp (measured: 5-19 % hair)."""
+    top = _skull_skin(shared_photos, analysis_of, name)
+    assert (top == HAIR).mean() < 0.30
+    assert (top == SCALP).mean() > 0.65
+
+
+@pytest.mark.xfail(reason="known gap (issue #3): the shaded sides of a bald head and side stubble still read "
+                          "as hair on 5-19 % of the skull skin", strict=False)
+@pytest.mark.parametrize("name", BALD)
+def test_a_bald_head_has_almost_no_hair(shared_photos, analysis_of, name):
+    top = _skull_skin(shared_photos, analysis_of, name)
+    assert (top == HAIR).mean() < 0.05
+
+
+@pytest.mark.parametrize("name", ["T000193", "V000135", "E000071", "G000597"])
+def test_beards_are_other_not_skin_or_hair(shared_photos, analysis_of, name):
+    a = analysis_of(shared_photos / "photos" / f"{name}.jpg")
+    t = _truth(shared_photos, name)
+    beard = (t == OTHER) & _below_brows_in_face(a)
+    assert beard.sum() > 300
+    assert (a.labels[beard] == SCALP).mean() == 0
+    assert (a.labels[beard] == HAIR).mean() < 0.05
+    assert (a.labels[beard] == OTHER).mean() > 0.3
+
+
+@pytest.mark.parametrize("name", ["C001068", "M000312", "I000058", "N000002"])
+def test_glasses_are_never_scalp_or_hair(shared_photos, analysis_of, name):
+    a = analysis_of(shared_photos / "photos" / f"{name}.jpg")
+    t = _truth(shared_photos, name)
+    lenses = (t == OTHER) & _below_brows_in_face(a) & (np.arange(t.shape[0])[:, None] < a.face.point(1)[1])
+    assert lenses.sum() > 100
+    # (a pixel or two on the edge of the reduced-resolution zones may slip)
+    assert np.isin(a.labels[lenses], (SCALP, HAIR)).mean() < 0.005
+
+
+def test_low_resolution_photo_keeps_its_skin_and_hair(shared_photos, models):
+    """A000055 at half size: the face is about 65 px wide."""
+    rgb = load_photo(shared_photos / "photos" / "A000055.jpg").rgb
+    t = _truth(shared_photos, "A000055")
+    small = cv2.resize(rgb, (rgb.shape[1] // 2, rgb.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    t_small = cv2.resize(t, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_NEAREST)
+    a = analyse(Photo(small, "small"), models)
+    assert a.face is not None and 50 < np.ptp(a.face.face_oval[:, 0]) < 90
+    assert _iou(_skin(a.labels), t_small == 1) > 0.8
+    assert _iou(a.labels == HAIR, t_small == 3) > 0.3
+
+
+def test_a_top_view_without_a_face_still_finds_scalp_and_hair(shared_photos, models):
+    """The top of K000388's head (thinning, no face in view): colour and texture only."""
+    rgb = load_photo(shared_photos / "photos" / "K000388.jpg").rgb
+    top = np.ascontiguousarray(rgb[: rgb.shape[0] // 4])
+    t = _truth(shared_photos, "K000388")[: rgb.shape[0] // 4]
+    a = analyse(Photo(top, "top"), models)
+    assert a.face is None
+    assert a.scale_source == "head_width"
+    head = np.isin(a.labels, (SCALP, HAIR))
+    assert _iou(head, np.isin(t, (1, 3))) > 0.8
+    assert (a.labels == HAIR).sum() > 500 and (a.labels == SCALP).sum() > 2000
+    assert (a.labels[t == BACKGROUND] != BACKGROUND).mean() < 0.02
+    user = analyse(Photo(top, "top"), models, px_per_mm=2.5)
+    assert user.scale_source == "user" and user.px_per_mm == 2.5
+
+
+def test_hair_coverage_is_high_on_hair_and_low_on_bald_scalp(shared_photos, analysis_of):
+    a = analysis_of(shared_photos / "photos" / "K000388.jpg")
+    t = _truth(shared_photos, "K000388")
+    cov = a.segmentation.hair_coverage
+    assert cov.dtype == np.float32 and cov.min() >= 0 and cov.max() <= 1
+    assert np.median(cov[(t == 3) & (a.labels == HAIR)]) > 0.6
+    b = analysis_of(shared_photos / "photos" / "S001224.jpg")
+    assert np.median(b.segmentation.hair_coverage[b.labels == SCALP]) < 0.2
+
+
+@pytest.mark.parametrize("colour", [(170, 30, 40), (30, 60, 160)])
+def test_a_coloured_cap_is_other_never_scalp(shared_photos, models, colour):
+    """A cap painted over the crown of S001224 (keeping the photo's shading) is headwear (4)."""
+    rgb = load_photo(shared_photos / "photos" / "S001224.jpg").rgb.copy()
+    t = _truth(shared_photos, "S001224")
+    first = analyse(Photo(rgb, "bald"), models)
+    g, s = first.face.glabella, first.px_per_mm
+    cap = (t > 0) & (np.arange(t.shape[0])[:, None] < g[1] - 35 * s)
+    shade = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)[cap] / 200.0
+    rgb[cap] = np.clip(np.array(colour, np.float32)[None, :] * shade[:, None], 0, 255).astype(np.uint8)
+    a = analyse(Photo(rgb, "cap"), models)
+    assert (a.labels[cap] == SCALP).mean() < 0.01
+    assert (a.labels[cap] == OTHER).mean() > 0.9
+
+
+@pytest.mark.parametrize("name", ["S001224", "K000375"])
+def test_a_busy_skin_coloured_background_stays_background(shared_photos, models, name):
+    """The studio backdrop swapped for a close-up of a ginger cat (warm, skin-like fur)."""
+    from skimage import data
+
+    rgb = load_photo(shared_photos / "photos" / f"{name}.jpg").rgb
+    t = _truth(shared_photos, name)
+    fg = cv2.GaussianBlur((t > 0).astype(np.float32), (0, 0), 0.8)[..., None]
+    bg = cv2.resize(data.chelsea(), (rgb.shape[1], rgb.shape[0]))
+    a = analyse(Photo((rgb * fg + bg * (1 - fg)).astype(np.uint8), "busy"), models)
+    assert _iou(a.labels == BACKGROUND, t == BACKGROUND) > 0.95
+    assert (a.labels[t == BACKGROUND] == SCALP).mean() < 0.005
+    assert _iou(_skin(a.labels), t == 1) > 0.85
+
+
+def test_an_underexposed_photo_keeps_its_skin_and_hair(shared_photos, models):
+    """K000388 at 35 % of its light: the face sets one exposure gain before the colour models."""
+    rgb = load_photo(shared_photos / "photos" / "K000388.jpg").rgb
+    t = _truth(shared_photos, "K000388")
+    a = analyse(Photo((rgb * 0.35).astype(np.uint8), "dark"), models)
+    assert _iou(_skin(a.labels), t == 1) > 0.9
+    assert _iou(a.labels == HAIR, t == 3) > 0.45
