@@ -261,6 +261,9 @@ def _grabcut_skin(work: np.ndarray, gc: np.ndarray, max_side: int, iters: int = 
     if not (np.isin(m, (cv2.GC_FGD, cv2.GC_PR_FGD)).any() and np.isin(m, (cv2.GC_BGD, cv2.GC_PR_BGD)).any()):
         return np.isin(gc, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32)
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    # GrabCut's GMM initialisation draws from OpenCV's per-thread RNG: seed it so that the same
+    # photo gives the same labels in any thread (app sessions, batch workers).
+    cv2.setRNGSeed(0)
     cv2.grabCut(img, m, None, bgd, fgd, iters, cv2.GC_INIT_WITH_MASK)
     fg = np.isin(m, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32)
     if g < 1.0:
