@@ -72,16 +72,21 @@ JPEG_QUALITY = 95
 _PNG_STRIP_BYTES = 1 << 20
 """Images larger than this are deflated in horizontal strips on several threads."""
 _pool = None
+_pool_pid = None
 
 
 def _threads():
-    global _pool
-    if _pool is None:
-        import os
+    """The PNG threads of this process (a forked child makes its own: the parent's threads do not
+    exist there, and a pool inherited through fork would wait for them forever)."""
+    global _pool, _pool_pid
+    import os
+
+    if _pool is None or _pool_pid != os.getpid():
         from concurrent.futures import ThreadPoolExecutor
 
         _pool = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)),
                                    thread_name_prefix="smp-png")
+        _pool_pid = os.getpid()
     return _pool
 
 
@@ -99,6 +104,7 @@ def encode_png(img: np.ndarray) -> bytes:
     matching; large images are deflated in strips on several threads (zlib releases the GIL)
     and the strips joined into one stream, as pigz does. Any PNG reader decodes it.
     """
+    import os
     import struct
     import zlib
 
@@ -112,7 +118,7 @@ def encode_png(img: np.ndarray) -> bytes:
     raw[:1, 1:] = flat[:1]
     np.subtract(flat[1:], flat[:-1], out=raw[1:, 1:])
     pool = _threads()
-    n = 1 if raw.nbytes <= _PNG_STRIP_BYTES else pool._max_workers
+    n = 1 if raw.nbytes <= _PNG_STRIP_BYTES else max(1, min(4, os.cpu_count() or 1))
     bounds = np.linspace(0, h, n + 1).astype(int)
 
     def deflate(i: int) -> bytes:

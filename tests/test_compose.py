@@ -74,3 +74,17 @@ def test_side_by_side_keeps_both_images_and_a_white_gap(photo):
     assert (canvas[:, w : w + 6] == 255).all()
     assert np.array_equal(canvas[h // 2 :, :w], photo[h // 2 :])  # below the caption
     assert np.array_equal(canvas[h // 2 :, w + 6 :], after[h // 2 :])
+
+
+def test_png_writer_works_in_a_forked_child_after_use_in_the_parent(tmp_path):
+    # batch runners fork worker processes; the parent's PNG threads do not exist in the child
+    import multiprocessing as mp
+
+    img = np.random.default_rng(1).integers(0, 256, (900, 800, 3), dtype=np.uint8)  # several strips
+    compose.encode_image(img, ".png")  # the parent's thread pool now exists
+    ctx = mp.get_context("fork")
+    p = ctx.Process(target=compose.write_image, args=(tmp_path / "child.png", img))
+    p.start()
+    p.join(timeout=60)
+    assert p.exitcode == 0, "the child hung or failed writing a PNG"
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "child.png")), img)
