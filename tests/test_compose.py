@@ -76,6 +76,19 @@ def test_side_by_side_keeps_both_images_and_a_white_gap(photo):
     assert np.array_equal(canvas[h // 2 :, w + 6 :], after[h // 2 :])
 
 
+def _write_and_exit(path, img):
+    # os._exit: skip the exit handlers inherited from the parent (e.g. closing MediaPipe models,
+    # which waits for threads a forked child does not have); this test is about the PNG writer
+    import os
+
+    code = 1
+    try:
+        compose.write_image(path, img)
+        code = 0
+    finally:
+        os._exit(code)
+
+
 def test_png_writer_works_in_a_forked_child_after_use_in_the_parent(tmp_path):
     # batch runners fork worker processes; the parent's PNG threads do not exist in the child
     import multiprocessing as mp
@@ -83,7 +96,7 @@ def test_png_writer_works_in_a_forked_child_after_use_in_the_parent(tmp_path):
     img = np.random.default_rng(1).integers(0, 256, (900, 800, 3), dtype=np.uint8)  # several strips
     compose.encode_image(img, ".png")  # the parent's thread pool now exists
     ctx = mp.get_context("fork")
-    p = ctx.Process(target=compose.write_image, args=(tmp_path / "child.png", img))
+    p = ctx.Process(target=_write_and_exit, args=(tmp_path / "child.png", img))
     p.start()
     p.join(timeout=60)
     assert p.exitcode == 0, "the child hung or failed writing a PNG"
