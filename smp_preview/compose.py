@@ -67,7 +67,7 @@ def side_by_side(before: np.ndarray, after: np.ndarray, *, gap: int | None = Non
 
 PNG_LEVEL = 1
 """zlib level of PNG output: 1 is the fastest that still compresses (level 6, PIL's default,
-is 6-8x slower on 12 MP photos for files about 15 % smaller)."""
+is 4-8x slower on 12 MP photos for files about 15 % smaller)."""
 JPEG_QUALITY = 95
 _PNG_STRIP_BYTES = 1 << 20
 """Images larger than this are deflated in horizontal strips on several threads."""
