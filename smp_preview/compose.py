@@ -26,12 +26,17 @@ def label_box(shape: tuple[int, int], text: str = LABEL_TEXT) -> tuple[int, int,
     return y0, y1, x0, x1, scale, thick
 
 
-def add_label(rgb: np.ndarray, text: str = LABEL_TEXT) -> tuple[np.ndarray, np.ndarray]:
-    """Draw the visible simulation label; returns the image and the mask of changed pixels."""
-    out = rgb.copy()
+def add_label(rgb: np.ndarray, text: str = LABEL_TEXT, *, inplace: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Draw the visible simulation label; returns the image and the mask of changed pixels.
+
+    ``inplace=True`` draws into ``rgb`` itself (for a fresh image nobody else holds, such as
+    the output of `pigment.render_dots`): it saves a copy of the whole photo.
+    """
+    out = rgb if inplace else rgb.copy()
     y0, y1, x0, x1, scale, thick = label_box(rgb.shape[:2], text)
-    region = out[y0:y1, x0:x1].astype(np.float32)
-    out[y0:y1, x0:x1] = (region * 0.35 + np.array([20, 20, 20]) * 0.65).astype(np.uint8)
+    region = out[y0:y1, x0:x1]
+    # darken the box: 35 % photo + 65 % of grey 20, rounded, in one pass over the box only
+    cv2.convertScaleAbs(region, region, alpha=0.35, beta=20 * 0.65)
     (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
     org = (x0 + (x1 - x0 - tw) // 2, y1 - base - max(1, (y1 - y0 - th - base) // 2))
     cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thick, cv2.LINE_AA)
@@ -45,8 +50,9 @@ def side_by_side(before: np.ndarray, after: np.ndarray, *, gap: int | None = Non
     (as `preview.Preview.after` does); the caption says "simulation" as well."""
     h, w = before.shape[:2]
     gap = gap if gap is not None else max(4, w // 100)
-    canvas = np.full((h, 2 * w + gap, 3), 255, np.uint8)
+    canvas = np.empty((h, 2 * w + gap, 3), np.uint8)  # every pixel is written below: no fill pass
     canvas[:, :w] = before
+    canvas[:, w : w + gap] = 255
     canvas[:, w + gap :] = after
     scale = max(0.4, min(w, h) / 900.0)
     thick = max(1, int(round(scale * 2)))
@@ -59,6 +65,102 @@ def side_by_side(before: np.ndarray, after: np.ndarray, *, gap: int | None = Non
     return canvas
 
 
+PNG_LEVEL = 1
+"""zlib level of PNG output: 1 is the fastest that still compresses (level 6, PIL's default,
+is 4-8x slower on 12 MP photos for files about 15 % smaller)."""
+JPEG_QUALITY = 95
+_PNG_STRIP_BYTES = 1 << 20
+"""Images larger than this are deflated in horizontal strips on several threads."""
+_pool = None
+_pool_pid = None
+
+
+def _threads():
+    """The PNG threads of this process (a forked child makes its own: the parent's threads do not
+    exist there, and a pool inherited through fork would wait for them forever)."""
+    global _pool, _pool_pid
+    import os
+
+    if _pool is None or _pool_pid != os.getpid():
+        from concurrent.futures import ThreadPoolExecutor
+
+        _pool = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)),
+                                   thread_name_prefix="smp-png")
+        _pool_pid = os.getpid()
+    return _pool
+
+
+def _png_chunk(tag: bytes, data: bytes) -> bytes:
+    import struct
+    import zlib
+
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(data, zlib.crc32(tag)))
+
+
+def encode_png(img: np.ndarray) -> bytes:
+    """Lossless 8-bit PNG of an RGB (H, W, 3) or grey (H, W) uint8 image, fast.
+
+    Every row uses PNG's "up" filter (computed with numpy) and zlib level 1 with run-length
+    matching; large images are deflated in strips on several threads (zlib releases the GIL)
+    and the strips joined into one stream, as pigz does. Any PNG reader decodes it.
+    """
+    import os
+    import struct
+    import zlib
+
+    img = np.ascontiguousarray(img)
+    if img.dtype != np.uint8 or not (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 3)):
+        raise ValueError(f"encode_png takes uint8 grey or RGB images, not {img.dtype} {img.shape}.")
+    h, w = img.shape[:2]
+    flat = img.reshape(h, -1)
+    raw = np.empty((h, 1 + flat.shape[1]), np.uint8)
+    raw[:, 0] = 2  # filter type "up": each byte minus the byte above it (mod 256)
+    raw[:1, 1:] = flat[:1]
+    np.subtract(flat[1:], flat[:-1], out=raw[1:, 1:])
+    pool = _threads()
+    n = 1 if raw.nbytes <= _PNG_STRIP_BYTES else max(1, min(4, os.cpu_count() or 1))
+    bounds = np.linspace(0, h, n + 1).astype(int)
+
+    def deflate(i: int) -> bytes:
+        c = zlib.compressobj(PNG_LEVEL, zlib.DEFLATED, -15, 9, zlib.Z_RLE)
+        last = i == n - 1
+        return c.compress(raw[bounds[i] : bounds[i + 1]]) + c.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+
+    if n == 1:
+        parts, adler = [deflate(0)], zlib.adler32(raw)
+    else:
+        adler_job = pool.submit(zlib.adler32, raw)
+        parts = list(pool.map(deflate, range(n)))
+        adler = adler_job.result()
+    colour_type = 2 if img.ndim == 3 else 0
+    return b"".join((
+        b"\x89PNG\r\n\x1a\n",
+        _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, colour_type, 0, 0, 0)),
+        _png_chunk(b"IDAT", b"".join((b"\x78\x01", *parts, struct.pack(">I", adler)))),
+        _png_chunk(b"IEND", b""),
+    ))
+
+
+def encode_image(rgb: np.ndarray, ext: str = ".png") -> bytes | np.ndarray:
+    """Encode an RGB (or single-channel) image to ``ext`` (".png", ".jpg", ...) in memory.
+
+    Returns a bytes-like object (``bytes(...)`` of it for ``bytes``). PNG of 8-bit grey or RGB
+    goes through the fast `encode_png`; use this to send images to a browser as well.
+    """
+    ext = ext.lower() if ext.startswith(".") else "." + ext.lower()
+    if ext == ".png" and rgb.dtype == np.uint8 and (rgb.ndim == 2 or (rgb.ndim == 3 and rgb.shape[2] == 3)):
+        return encode_png(rgb)
+    img = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR) if rgb.ndim == 3 and rgb.shape[2] == 3 else rgb
+    params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if ext in (".jpg", ".jpeg") else []
+    try:
+        ok, buf = cv2.imencode(ext, img, params)
+    except cv2.error:
+        ok, buf = False, None
+    if not ok:
+        raise ValueError(f"Cannot encode an image as {ext!r}; use .png or .jpg.")
+    return buf
+
+
 def write_image(path, rgb: np.ndarray) -> None:
     """Write an RGB image atomically (temporary file, then rename), format from the extension."""
     import os
@@ -66,11 +168,13 @@ def write_image(path, rgb: np.ndarray) -> None:
 
     path = Path(path)
     ext = path.suffix.lower() or ".png"
-    ok, buf = cv2.imencode(ext, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR) if rgb.ndim == 3 else rgb)
-    if not ok:
-        raise ValueError(f"Cannot write {path}: unknown image format {ext!r}; use .png or .jpg.")
+    try:
+        buf = encode_image(rgb, ext)
+    except ValueError:
+        raise ValueError(f"Cannot write {path}: unknown image format {ext!r}; use .png or .jpg.") from None
     tmp = path.with_name(f".{path.name}.part")
-    tmp.write_bytes(buf.tobytes())
+    with open(tmp, "wb") as fh:
+        fh.write(buf)  # the encoder's buffer as is: no copy into a bytes object
     os.replace(tmp, path)
 
 
