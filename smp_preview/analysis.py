@@ -124,7 +124,10 @@ def analyse(
     t2 = time.perf_counter()
     seg = segment_head(rgb, face, prob_small)
     timings["segment"] = (time.perf_counter() - t2) * 1e3
-    if face is None and float(np.isin(seg.labels, (SCALP, HAIR)).mean()) < 0.02:
+    # Without a face, a head is only taken as found where some skin of the scalp shows: colour and
+    # texture alone call grass or fur "hair", but nothing else looks like bare scalp beside it.
+    if face is None and (float(np.isin(seg.labels, (SCALP, HAIR)).mean()) < 0.02
+                         or float((seg.labels == SCALP).mean()) < 0.01):
         raise NoHeadFound(
             "No head or face was found in the photo.",
             "Use a photo that shows the client's head clearly, ideally from the front.",
