@@ -26,17 +26,25 @@ def test_shaved_look_turns_the_fringe_into_scalp_and_background(samples_dir, ana
     assert plan is not None and plan.to_skin.sum() > 200
     shaved = shave_image(a.rgb, a.labels, plan, a.px_per_mm, seed=1)  # before the dots
     before, after = _lab(p.before), _lab(shaved)
-    # the bare skin within about 8 mm of the hair: the former hair should now look like it
+    # where the hair was (turned to skin or to backdrop), no hair-coloured pixel is left
+    gone = plan.to_skin | plan.to_background
+    hair_colour = np.median(before[a.labels == HAIR], axis=0)
+    skin_colour = np.median(before[a.labels == SCALP], axis=0)
+    bg_colour = np.median(before[a.labels == BACKGROUND], axis=0)
+
+    def hair_like(img):  # closer to the hair's colour than to the scalp's and the backdrop's
+        px = img[gone]
+        d_hair = np.linalg.norm(px - hair_colour, axis=1)
+        return float((d_hair < np.minimum(np.linalg.norm(px - skin_colour, axis=1),
+                                          np.linalg.norm(px - bg_colour, axis=1))).mean())
+
+    assert hair_like(before) > 0.4 and hair_like(after) < 0.05, (hair_like(before), hair_like(after))
+    # what became skin looks like the bare skin within about 8 mm of it
     r = int(8 * a.px_per_mm)
     near = cv2.dilate(plan.to_skin.astype(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8)).astype(bool)
     skin = before[near & ((a.labels == SCALP) | (a.labels == SKIN))]
     lo, hi = np.percentile(skin, 2, axis=0), np.percentile(skin, 98, axis=0)
-
-    def skin_like(img):
-        px = img[plan.to_skin]
-        return float(np.all((px >= lo) & (px <= hi), axis=1).mean())
-
-    assert skin_like(after) > 0.75 and skin_like(after) > skin_like(before) + 0.1, (skin_like(before), skin_like(after))
+    assert np.all((after[plan.to_skin] >= lo - 3) & (after[plan.to_skin] <= hi + 3), axis=1).mean() > 0.6
     bg_colour = np.median(before[(a.labels == BACKGROUND)], axis=0)
     # hair that stood out beyond the skull is backdrop again
     if plan.to_background.sum() > 20:
