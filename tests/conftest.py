@@ -49,3 +49,16 @@ def analysis_of(models):
         return _analyses[key]
 
     return get
+
+
+@pytest.fixture(autouse=True)
+def _restore_main_module():
+    """streamlit.testing's AppTest leaves ``sys.modules["__main__"]`` pointing at app.py; a
+    process pool started later (the batch runner uses spawn) would then re-run the app script
+    in every worker. Put the real main module back after each test."""
+    import sys
+
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main
