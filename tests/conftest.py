@@ -62,3 +62,20 @@ def _restore_main_module():
     yield
     if main is not None:
         sys.modules["__main__"] = main
+
+
+def load_corpus_module():
+    """The bad-input corpus generator (tests/corpus/make_corpus.py), imported once by path.
+
+    A plain function rather than a fixture because test modules parametrize over its cases at
+    import time (``from conftest import load_corpus_module``)."""
+    import importlib.util
+    import sys
+
+    if "make_corpus" not in sys.modules:
+        path = Path(__file__).parent / "corpus" / "make_corpus.py"
+        spec = importlib.util.spec_from_file_location("make_corpus", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["make_corpus"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["make_corpus"]

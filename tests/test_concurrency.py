@@ -53,17 +53,9 @@ def test_one_models_object_is_shared_by_threads():
 
 def test_threads_loading_every_kind_of_file_match_the_serial_results():
     """The door (Pillow plugins, pillow-heif, LittleCMS transforms) is safe to use from many threads."""
-    import importlib.util
-    import sys
-    from pathlib import Path
+    from conftest import load_corpus_module
 
-    if "make_corpus" not in sys.modules:
-        path = Path(__file__).parent / "corpus" / "make_corpus.py"
-        spec = importlib.util.spec_from_file_location("make_corpus", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["make_corpus"] = module
-        spec.loader.exec_module(module)
-    cases = sys.modules["make_corpus"].build_corpus()
+    cases = load_corpus_module().build_corpus()
 
     def load(case):
         try:

@@ -64,17 +64,9 @@ def test_missing_file_names_the_path(tmp_path):
 
 
 def _corpus():
-    """The corpus generator (tests/corpus/make_corpus.py), imported once by path."""
-    import importlib.util
-    import sys
+    from conftest import load_corpus_module
 
-    if "make_corpus" not in sys.modules:
-        path = Path(__file__).parent / "corpus" / "make_corpus.py"
-        spec = importlib.util.spec_from_file_location("make_corpus", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["make_corpus"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["make_corpus"]
+    return load_corpus_module()
 
 
 def _png(size=(200, 100), colour=(200, 120, 90)) -> bytes:

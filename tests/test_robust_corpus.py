@@ -8,9 +8,7 @@ and photos the models must refuse (too dark, no head, several faces).
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,13 +22,9 @@ from smp_preview.preview import preview_photo
 
 
 def _load_corpus_module():
-    if "make_corpus" not in sys.modules:
-        path = Path(__file__).parent / "corpus" / "make_corpus.py"
-        spec = importlib.util.spec_from_file_location("make_corpus", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["make_corpus"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["make_corpus"]
+    from conftest import load_corpus_module
+
+    return load_corpus_module()
 
 
 make_corpus = _load_corpus_module()
