@@ -542,25 +542,63 @@ def _argmax_channels(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _drop_rim_hair(labels: np.ndarray, px_per_mm: float) -> np.ndarray:
+def _drop_rim_hair(labels: np.ndarray, px_per_mm: float, tile: int = 256) -> np.ndarray:
     """Hair only a pixel or two thick along the silhouette is the blend of skin and background.
 
     Hair that does not survive an opening by a disc of about 2.5 mm (the darkened limb of a bald
     head seen edge-on, blended with the background) and lies next to the
     background is given to the skin beside it (or to the background where no skin is near).
+
+    The morphology with a large disc is costly at full resolution, so it runs only on tiles
+    (plus the disc's reach) that hold hair within reach of the background: the same result.
     """
-    hair = (labels == HAIR).astype(np.uint8)
-    if not hair.any():
+    hair_all = labels == HAIR
+    rows = np.flatnonzero(hair_all.any(axis=1))
+    if rows.size == 0:
         return labels
+    cols = np.flatnonzero(hair_all[rows[0]:rows[-1] + 1].any(axis=0))
     r = max(1, round(2.5 * px_per_mm))
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    thin = hair.astype(bool) & ~cv2.morphologyEx(hair, cv2.MORPH_OPEN, k).astype(bool)
-    near_bg = cv2.dilate((labels == BACKGROUND).astype(np.uint8), k).astype(bool)
-    skin_near = cv2.dilate(np.isin(labels, (SKIN, SCALP)).astype(np.uint8), k).astype(bool)
-    rim = thin & near_bg
-    out = labels.copy()
-    out[rim & skin_near] = SCALP
-    out[rim & ~skin_near] = BACKGROUND
+    H, W = labels.shape
+    # candidates: hair with background closer than r + 0.5 (the disc's farthest offset), in the
+    # box of the hair with the disc's reach around it
+    m = r + 2
+    by0, by1 = max(0, rows[0] - m), min(H, rows[-1] + 1 + m)
+    bx0, bx1 = max(0, cols[0] - m), min(W, cols[-1] + 1 + m)
+    not_bg = (labels[by0:by1, bx0:bx1] != BACKGROUND).astype(np.uint8)
+    if not_bg.all():
+        return labels
+    dist_bg = cv2.distanceTransform(not_bg, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    cand = hair_all[by0:by1, bx0:bx1] & (dist_bg <= r + 0.75)
+    if not cand.any():
+        return labels
+    out = labels
+    reach = 2 * r + 2  # the opening at a pixel depends on the hair within 2r of it
+    for ty in range(0, by1 - by0, tile):
+        for tx in range(0, bx1 - bx0, tile):
+            c = cand[ty:ty + tile, tx:tx + tile]
+            if not c.any():
+                continue
+            cy0, cx0 = by0 + ty, bx0 + tx
+            cy1, cx1 = cy0 + c.shape[0], cx0 + c.shape[1]
+            py0, py1 = max(0, cy0 - reach), min(H, cy1 + reach)
+            px0, px1 = max(0, cx0 - reach), min(W, cx1 + reach)
+            sub = labels[py0:py1, px0:px1]
+            hair = (sub == HAIR).astype(np.uint8)
+            core = (slice(cy0 - py0, cy1 - py0), slice(cx0 - px0, cx1 - px0))
+            thin = hair[core].astype(bool) & ~cv2.morphologyEx(hair, cv2.MORPH_OPEN, k)[core].astype(bool)
+            if not thin.any():
+                continue
+            near_bg = cv2.dilate((sub == BACKGROUND).astype(np.uint8), k)[core].astype(bool)
+            rim = thin & near_bg
+            if not rim.any():
+                continue
+            skin_near = cv2.dilate(((sub == SKIN) | (sub == SCALP)).astype(np.uint8), k)[core].astype(bool)
+            if out is labels:
+                out = labels.copy()
+            o = out[cy0:cy1, cx0:cx1]
+            o[rim & skin_near] = SCALP
+            o[rim & ~skin_near] = BACKGROUND
     return out
 
 
