@@ -297,6 +297,97 @@ def _guided_upsample(guide_full: np.ndarray, guide_low: np.ndarray, src_low: np.
     return a_up * guide_full.astype(np.float32)[..., None] + b_up
 
 
+def _guided_coefficients(guide_low: np.ndarray, src_low: np.ndarray, *, radius: int,
+                         eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """The guided filter's smoothed linear coefficients (a, b), (h, w, C) each, on the reduced image."""
+    I = guide_low.astype(np.float32)
+    k = (2 * radius + 1, 2 * radius + 1)
+    mean_I = cv2.boxFilter(I, -1, k)
+    var_I = cv2.boxFilter(I * I, -1, k) - mean_I * mean_I
+    p = src_low.astype(np.float32)
+    mean_p = cv2.boxFilter(p, -1, k)
+    cov = cv2.boxFilter(p * I[..., None], -1, k) - mean_p * mean_I[..., None]
+    a = cov / (var_I + eps)[..., None]
+    b = mean_p - a * mean_I[..., None]
+    return cv2.boxFilter(a, -1, k), cv2.boxFilter(b, -1, k)
+
+
+_DENSE_UPSAMPLE_PX = 2_500_000
+"""Below this many pixels the class edges are upsampled densely (it is cheap there)."""
+
+
+def _upsample_coefficients(guide_full: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    H, W = guide_full.shape[:2]
+    a_up = cv2.resize(a, (W, H), interpolation=cv2.INTER_LINEAR)
+    b_up = cv2.resize(b, (W, H), interpolation=cv2.INTER_LINEAR)
+    if a_up.ndim == 2:
+        a_up, b_up = a_up[..., None], b_up[..., None]
+    return a_up * guide_full.astype(np.float32)[..., None] + b_up
+
+
+def _guided_upsample_argmax(guide_full: np.ndarray, guide_low: np.ndarray, src_low: np.ndarray, *,
+                            radius: int, eps: float) -> np.ndarray:
+    """``_argmax_channels(_guided_upsample(...))`` (uint8, H x W) without the full-size score stack.
+
+    The upsampled score of class k at a pixel is ``a_k * I + b_k`` with (a, b) interpolated
+    bilinearly from the reduced image's nodes and I in 0-255. Where one class c beats every
+    other at all the nodes around a pixel for any I (``b_c - b_k > 0`` and
+    ``255 (a_c - a_k) + b_c - b_k > 0``), it beats them at the pixel too (a convex mix of the
+    nodes): the pixel is c. Only the other pixels, along the class edges, are computed, with
+    the same bilinear weights as ``cv2.resize``.
+    """
+    a, b = _guided_coefficients(guide_low, src_low, radius=radius, eps=eps)
+    h, w, C = a.shape
+    H, W = guide_full.shape[:2]
+    if H * W < _DENSE_UPSAMPLE_PX or H < h or W < w:
+        return _argmax_channels(_upsample_coefficients(guide_full, a, b))
+    # each pixel's nearest node (as cv2.resize INTER_NEAREST): its bilinear support lies within
+    # one node of it; the range of I near a node: over the pixels of it and its 8 neighbours
+    ny = np.minimum((np.arange(H) * (h / H)).astype(np.int64), h - 1)
+    nx = np.minimum((np.arange(W) * (w / W)).astype(np.int64), w - 1)
+    sy, sx = np.searchsorted(ny, np.arange(h)), np.searchsorted(nx, np.arange(w))
+    g = guide_full
+    lo = np.minimum.reduceat(np.minimum.reduceat(g, sy, axis=0), sx, axis=1)
+    hi = np.maximum.reduceat(np.maximum.reduceat(g, sy, axis=0), sx, axis=1)
+    k3 = np.ones((3, 3), np.uint8)
+    lo = cv2.erode(lo, k3, borderType=cv2.BORDER_REPLICATE).astype(np.float32)[..., None]
+    hi = cv2.dilate(hi, k3, borderType=cv2.BORDER_REPLICATE).astype(np.float32)[..., None]
+    # the same class wins at both ends of the range, by a margin (then also at every I between)
+    win = []
+    for v in (a * lo + b, a * hi + b):
+        top2 = np.sort(v, axis=2)[..., -2:]
+        win.append((_argmax_channels(v), top2[..., 1] - top2[..., 0] > 1e-3))
+    (c0, ok0), (c1, ok1) = win
+    sure = np.where(ok0 & ok1 & (c0 == c1), c0, 255).astype(np.uint8)
+    # a pixel is sure when all the nodes around its nearest node agree
+    same = cv2.erode(sure, k3, borderType=cv2.BORDER_REPLICATE) == cv2.dilate(sure, k3, borderType=cv2.BORDER_REPLICATE)
+    sure = np.where(same, sure, 255).astype(np.uint8)
+    cls = np.take(np.take(sure, ny, axis=0), nx, axis=1)
+    ys, xs = np.nonzero(cls == 255)
+    if ys.size:
+        def axis(n_dst, n_src):  # cv2.resize's bilinear nodes and weights along one axis
+            f = (np.arange(n_dst, dtype=np.float64) + 0.5) * (n_src / n_dst) - 0.5
+            i0 = np.floor(f)
+            t = np.where(i0 < 0, 0.0, f - i0).astype(np.float32)
+            i0 = np.clip(i0.astype(np.int64), 0, n_src - 1)
+            return i0, np.minimum(i0 + 1, n_src - 1), t
+
+        y0, y1, ty = axis(H, h)
+        x0, x1, tx = axis(W, w)
+        ab = np.concatenate([a, b], axis=2)
+        first = ys[np.r_[True, ys[1:] != ys[:-1]]]  # the rows with unsure pixels (ys is sorted)
+        rows = np.unique(np.concatenate([y0[first], y1[first]]))
+        # horizontal pass on the node rows in use, then the vertical one at the unsure pixels
+        horiz = np.zeros((h, W, 2 * C), np.float32)
+        t = tx[:, None]
+        horiz[rows] = ab[rows][:, x0] * (1.0 - t) + ab[rows][:, x1] * t
+        t = ty[ys][:, None]
+        v = horiz[y0[ys], xs] * (1.0 - t) + horiz[y1[ys], xs] * t
+        up = v[:, :C] * guide_full[ys, xs].astype(np.float32)[:, None] + v[:, C:]
+        cls[ys, xs] = _argmax_channels(up[:, None, :])[:, 0]
+    return cls
+
+
 def _guided(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
     return cv2.ximgproc.guidedFilter(guide, src, int(max(1, radius)), eps)
 
@@ -486,11 +577,10 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
 
     # Full-resolution edges: upsample the class scores and filter them with the photo as guide.
     if f < 1.0:
-        up = _guided_upsample(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY), cv2.cvtColor(work, cv2.COLOR_RGB2GRAY),
-                              scores, radius=2, eps=(0.04 * 255) ** 2)
+        cls = _guided_upsample_argmax(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY),
+                                      cv2.cvtColor(work, cv2.COLOR_RGB2GRAY), scores, radius=2, eps=(0.04 * 255) ** 2)
     else:
-        up = scores
-    cls = _argmax_channels(up)
+        cls = _argmax_channels(scores)
     zones_full = {k: (cv2.resize(zones[k].astype(np.uint8), (cw, ch), interpolation=cv2.INTER_NEAREST).astype(bool)
                       if f < 1.0 else zones[k]) for k in ("scalp_zone", "hair_zone", "force_other")}
 
