@@ -602,12 +602,23 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
     hair_share = (1.0 / (1.0 + np.exp(d))).astype(np.float32)
     if f < 1.0:
         hair_share = cv2.resize(hair_share, (cw, ch), interpolation=cv2.INTER_LINEAR)
-    head_zone = zones_full["hair_zone"] & np.isin(lab_crop, (SCALP, HAIR))
+    head_zone = zones_full["hair_zone"] & ((lab_crop == SCALP) | (lab_crop == HAIR))
     s_full = zones.get("px_per_mm_full", 3.0)
-    cov = cv2.GaussianBlur(np.where(head_zone, hair_share, 0).astype(np.float32), (0, 0), max(0.8, 0.7 * s_full))
-    norm = cv2.GaussianBlur(head_zone.astype(np.float32), (0, 0), max(0.8, 0.7 * s_full))
-    cov = np.where(head_zone, cov / np.maximum(norm, 1e-3), 0.0)
-    cov[lab_crop == HAIR] = np.maximum(cov[lab_crop == HAIR], 0.5)
+    cov = np.zeros((ch, cw), np.float32)
+    rows = np.flatnonzero(head_zone.any(axis=1))
+    if rows.size:
+        # blurred in the head zone's box plus the kernel's reach (zero beyond it): the same values
+        sigma = max(0.8, 0.7 * s_full)
+        reach = (round(sigma * 8 + 1) | 1) // 2 + 2
+        cols = np.flatnonzero(head_zone[rows[0]:rows[-1] + 1].any(axis=0))
+        box = (slice(max(0, rows[0] - reach), min(ch, rows[-1] + 1 + reach)),
+               slice(max(0, cols[0] - reach), min(cw, cols[-1] + 1 + reach)))
+        hz = head_zone[box]
+        num = cv2.GaussianBlur(np.where(hz, hair_share[box], 0).astype(np.float32), (0, 0), sigma)
+        norm = cv2.GaussianBlur(hz.astype(np.float32), (0, 0), sigma)
+        cov[box] = np.where(hz, num / np.maximum(norm, 1e-3), 0.0)
+    hair_px = lab_crop == HAIR
+    cov[hair_px] = np.maximum(cov[hair_px], 0.5)
     coverage[y0:y1, x0:x1] = np.clip(cov, 0, 1)
     head_full[y0:y1, x0:x1] = zones_full["hair_zone"] & (lab_crop != BACKGROUND)
 
