@@ -632,6 +632,20 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
     return Segmentation(labels, coverage.astype(np.float32), head_full, outline)
 
 
+def _max_except(x: np.ndarray, k: int) -> np.ndarray:
+    """``np.delete(x, k, axis=2).max(axis=2)`` without the copy (a short last axis is slow)."""
+    rest = [x[..., i] for i in range(x.shape[2]) if i != k]
+    out = rest[0].copy()
+    for r in rest[1:]:
+        np.maximum(out, r, out=out)
+    return out
+
+
+def _sum3(x: np.ndarray) -> np.ndarray:
+    """``x.sum(axis=2)`` of an (H, W, 3) array, channel by channel (the same sum, faster)."""
+    return x[..., 0] + x[..., 1] + x[..., 2]
+
+
 def _argmax_channels(x: np.ndarray) -> np.ndarray:
     """``np.argmax(x, axis=2)`` as uint8, faster on large (H, W, C) arrays."""
     best = x[..., 0].copy()
@@ -720,8 +734,8 @@ def _against_local_scalp(scores: np.ndarray, lab: np.ndarray, s: float, person: 
     keeps over 70 % of the scalp's chroma and is less than 10 L darker is stubble or shading,
     which the label convention counts as skin ("hair where the hair fraction is over a half").
     """
-    cls = np.argmax(scores, axis=2)
-    others = np.delete(scores, _CLS_SKIN, axis=2).max(axis=2)
+    cls = _argmax_channels(scores)
+    others = _max_except(scores, _CLS_SKIN)
     sure = ((scores[..., _CLS_SKIN] - others) > _EM_MARGIN) & person
     sig = max(2.0, 6.0 * s)
     wsum = cv2.GaussianBlur(sure.astype(np.float32), (0, 0), sig)
@@ -749,7 +763,7 @@ def _explain_blends(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarra
     background`` with the local skin and background colours (in linear RGB), it goes to the
     skin when alpha > 0.5 and to the background otherwise.
     """
-    cls = np.argmax(scores, axis=2)
+    cls = _argmax_channels(scores)
     sig = max(1.5, 3.0 * s)
     lin = _srgb_to_linear(work.astype(np.float32) / 255.0).astype(np.float32)
 
@@ -765,9 +779,9 @@ def _explain_blends(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarra
     S, ws = local_mean(skin_in)
     B, wb = local_mean(cls == _CLS_BG)
     d = S - B
-    dd = np.maximum((d * d).sum(axis=2), 1e-6)
-    alpha = np.clip(((lin - B) * d).sum(axis=2) / dd, 0.0, 1.0)
-    resid = np.sqrt(((lin - B - alpha[..., None] * d) ** 2).sum(axis=2) / dd)
+    dd = np.maximum(_sum3(d * d), 1e-6)
+    alpha = np.clip(_sum3((lin - B) * d) / dd, 0.0, 1.0)
+    resid = np.sqrt(_sum3((lin - B - alpha[..., None] * d) ** 2) / dd)
     cand = (cls == _CLS_HAIR) & (ws > 0.02) & (wb > 0.02) & (resid < 0.15)
     out = scores.copy()
     strength = np.where(cand, 8.0 * (1.0 - resid / 0.15), 0.0).astype(np.float32)
@@ -786,7 +800,7 @@ def _explain_spill(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarray
     ``0 <= y <= 0.45`` and a small residual is skin. Dark hair needs a small ``x``; grey or white
     hair leaves a large residual.
     """
-    cls = np.argmax(scores, axis=2)
+    cls = _argmax_channels(scores)
     sig = max(1.5, 3.0 * s)
     img = work.astype(np.float32) / 255.0
 
@@ -800,15 +814,15 @@ def _explain_spill(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarray
                         iterations=max(1, round(1.5 * s)))
     S, ws = local_mean(skin_in)
     B, wb = local_mean(cls == _CLS_BG)
-    ss, bb, sb = (S * S).sum(axis=2), (B * B).sum(axis=2), (S * B).sum(axis=2)
-    sc, bc = (S * img).sum(axis=2), (B * img).sum(axis=2)
+    ss, bb, sb = _sum3(S * S), _sum3(B * B), _sum3(S * B)
+    sc, bc = _sum3(S * img), _sum3(B * img)
     det = ss * bb - sb * sb
     ok = det > 1e-6
     det = np.where(ok, det, 1.0)
     x = (bb * sc - sb * bc) / det
     y = (ss * bc - sb * sc) / det
     fit = x[..., None] * S + y[..., None] * B
-    resid = np.sqrt(((img - fit) ** 2).sum(axis=2)) / np.maximum(np.sqrt((img * img).sum(axis=2)), 1e-3)
+    resid = np.sqrt(_sum3((img - fit) ** 2)) / np.maximum(np.sqrt(_sum3(img * img)), 1e-3)
     near_bg = cv2.distanceTransform((cls != _CLS_BG).astype(np.uint8), cv2.DIST_L2, 3) < _SPILL_MM * s
     cand = (ok & near_bg & (cls == _CLS_HAIR) & (ws > 0.02) & (wb > 0.02) & (x >= _SPILL_X) & (y >= -0.02)
             & (y <= _SPILL_Y)
@@ -828,7 +842,7 @@ def _islands(scores: np.ndarray, s: float, src: int, dst: int, max_area_mm2: flo
     a dark mark on a bald scalp (freckle, age spot) is skin, a light glint inside dense hair is
     hair.
     """
-    cls = np.argmax(scores, axis=2)
+    cls = _argmax_channels(scores)
     patch = (cls == src).astype(np.uint8)
     n, comp, stats, _ = cv2.connectedComponentsWithStats(patch, connectivity=8)
     if n <= 1:
@@ -1006,8 +1020,8 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     # bald scalp is often tanner or redder than the face), and hair from what stays far from it.
     ll_skin_cur, ll_hair_cur = ll_skin, ll_hair
     for _ in range(_EM_ROUNDS):
-        cls1 = np.argmax(scores, axis=2)
-        others = np.delete(scores, _CLS_SKIN, axis=2).max(axis=2)
+        cls1 = _argmax_channels(scores)
+        others = _max_except(scores, _CLS_SKIN)
         sure_skin1 = scores[..., _CLS_SKIN] - others > _EM_MARGIN
         sel = ((sure_skin1 & skull) | samples) & sure_person
         if sel.sum() <= 50:
@@ -1036,7 +1050,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     scores = _islands(scores, s, _CLS_SKIN, _CLS_HAIR, _GLINT_MM2, zone=skull)
     # lips and eyes are skin by the label convention, whatever their colour (lipstick, lashes)
     fixed = (lips | brows_eyes) & ~glasses
-    best_other = np.delete(scores, _CLS_SKIN, axis=2).max(axis=2)
+    best_other = _max_except(scores, _CLS_SKIN)
     scores[..., _CLS_SKIN] = np.where(fixed, np.maximum(scores[..., _CLS_SKIN], best_other + 1.0),
                                       scores[..., _CLS_SKIN])
 
