@@ -549,7 +549,7 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
         # background to be the colours that fill the photo's border instead.
         person_prob = np.maximum(person_prob, _person_from_border(rgb))
     person_full = person_prob > 0.5
-    labels = np.where(person_full, OTHER, BACKGROUND).astype(np.uint8)
+    labels = person_full.astype(np.uint8) * np.uint8(OTHER)  # BACKGROUND elsewhere (0)
     coverage = np.zeros((H, W), np.float32)
     head_full = np.zeros((H, W), bool)
 
