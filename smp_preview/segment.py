@@ -520,6 +520,22 @@ def _ellipse_mask(shape, c, ax, ay) -> np.ndarray:
     return m.astype(bool)
 
 
+def _label_table() -> np.ndarray:
+    """Label for each code ``cls + 4 * (scalp_zone + 2 * hair_zone + 4 * force_other)`` (uint8 LUT)."""
+    lut = np.zeros(256, np.uint8)
+    for code in range(32):
+        c, scalp, hair, force = code & 3, code >> 2 & 1, code >> 3 & 1, code >> 4 & 1
+        lab = {_CLS_BG: BACKGROUND, _CLS_SKIN: SCALP if scalp else SKIN,
+               _CLS_HAIR: HAIR if hair else OTHER, _CLS_OTHER: OTHER}[c]
+        if force and c != _CLS_BG:
+            lab = OTHER
+        lut[code] = lab
+    return lut
+
+
+_LABEL_LUT = _label_table()
+
+
 # --------------------------------------------------------------------------- main entry
 
 
@@ -581,17 +597,13 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
                                       cv2.cvtColor(work, cv2.COLOR_RGB2GRAY), scores, radius=2, eps=(0.04 * 255) ** 2)
     else:
         cls = _argmax_channels(scores)
-    zones_full = {k: (cv2.resize(zones[k].astype(np.uint8), (cw, ch), interpolation=cv2.INTER_NEAREST).astype(bool)
-                      if f < 1.0 else zones[k]) for k in ("scalp_zone", "hair_zone", "force_other")}
-
-    lab_crop = np.full(cls.shape, OTHER, np.uint8)
-    lab_crop[cls == _CLS_BG] = BACKGROUND
-    skin = cls == _CLS_SKIN
-    lab_crop[skin] = SKIN
-    lab_crop[skin & zones_full["scalp_zone"]] = SCALP
-    hairish = cls == _CLS_HAIR
-    lab_crop[hairish & zones_full["hair_zone"]] = HAIR
-    lab_crop[zones_full["force_other"] & (cls != _CLS_BG)] = OTHER
+    # the zones as bits of one code per pixel (upsampled once), the labels by table lookup
+    zcode = (zones["scalp_zone"].astype(np.uint8) | (zones["hair_zone"].astype(np.uint8) << 1)
+             | (zones["force_other"].astype(np.uint8) << 2))
+    if f < 1.0:
+        zcode = cv2.resize(zcode, (cw, ch), interpolation=cv2.INTER_NEAREST)
+    lab_crop = cv2.LUT(cls + (zcode << 2), _LABEL_LUT)
+    hair_zone_full = (zcode & 2).astype(bool)
     lab_crop = _clean(lab_crop)
     lab_crop = _drop_rim_hair(lab_crop, zones.get("px_per_mm_full", 3.0))
     labels[y0:y1, x0:x1] = lab_crop
@@ -602,7 +614,7 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
     hair_share = (1.0 / (1.0 + np.exp(d))).astype(np.float32)
     if f < 1.0:
         hair_share = cv2.resize(hair_share, (cw, ch), interpolation=cv2.INTER_LINEAR)
-    head_zone = zones_full["hair_zone"] & ((lab_crop == SCALP) | (lab_crop == HAIR))
+    head_zone = hair_zone_full & ((lab_crop == SCALP) | (lab_crop == HAIR))
     s_full = zones.get("px_per_mm_full", 3.0)
     cov = np.zeros((ch, cw), np.float32)
     rows = np.flatnonzero(head_zone.any(axis=1))
@@ -616,11 +628,12 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
         hz = head_zone[box]
         num = cv2.GaussianBlur(np.where(hz, hair_share[box], 0).astype(np.float32), (0, 0), sigma)
         norm = cv2.GaussianBlur(hz.astype(np.float32), (0, 0), sigma)
-        cov[box] = np.where(hz, num / np.maximum(norm, 1e-3), 0.0)
+        inner = np.where(hz, num / np.maximum(norm, 1e-3), 0.0)
+        cov[box] = np.maximum(np.minimum(inner, 1.0), 0.0)  # np.clip, faster
     hair_px = lab_crop == HAIR
-    cov[hair_px] = np.maximum(cov[hair_px], 0.5)
-    coverage[y0:y1, x0:x1] = np.clip(cov, 0, 1)
-    head_full[y0:y1, x0:x1] = zones_full["hair_zone"] & (lab_crop != BACKGROUND)
+    cov[hair_px] = np.maximum(cov[hair_px], 0.5)  # in 0-1 everywhere now
+    coverage[y0:y1, x0:x1] = cov
+    head_full[y0:y1, x0:x1] = hair_zone_full & (lab_crop != BACKGROUND)
 
     outline = zones.get("skull_ellipse")
     top = zones.get("outline_mask")
@@ -629,7 +642,7 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
         if e is not None:
             (cx, cy), (ew, eh), ang = e
             outline = ((cx / f + x0, cy / f + y0), (ew / f, eh / f), ang)
-    return Segmentation(labels, coverage.astype(np.float32), head_full, outline)
+    return Segmentation(labels, coverage, head_full, outline)
 
 
 def _max_except(x: np.ndarray, k: int) -> np.ndarray:
