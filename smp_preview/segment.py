@@ -355,8 +355,12 @@ def _guided_upsample_argmax(guide_full: np.ndarray, guide_low: np.ndarray, src_l
     # the same class wins at both ends of the range, by a margin (then also at every I between)
     win = []
     for v in (a * lo + b, a * hi + b):
-        top2 = np.sort(v, axis=2)[..., -2:]
-        win.append((_argmax_channels(v), top2[..., 1] - top2[..., 0] > 1e-3))
+        c = _argmax_channels(v)
+        best = np.take_along_axis(v, c[..., None].astype(np.intp), axis=2)[..., 0]
+        second = np.full(c.shape, -np.inf, np.float32)
+        for k in range(C):
+            np.maximum(second, np.where(c == k, -np.inf, v[..., k]), out=second)
+        win.append((c, best - second > 1e-3))
     (c0, ok0), (c1, ok1) = win
     sure = np.where(ok0 & ok1 & (c0 == c1), c0, 255).astype(np.uint8)
     # a pixel is sure when all the nodes around its nearest node agree
@@ -670,63 +674,86 @@ def _argmax_channels(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _drop_rim_hair(labels: np.ndarray, px_per_mm: float, tile: int = 256) -> np.ndarray:
+class _Disc:
+    """OpenCV's elliptic structuring element of radius r, for exact morphology in linear time.
+
+    ``cv2.getStructuringElement(MORPH_ELLIPSE, (2r+1, 2r+1))`` holds every offset closer than
+    ``r_in`` and none farther than ``r_out`` (r_in <= r <= r_out, a fraction of a pixel apart).
+    So a pixel whose nearest source pixel (exact Euclidean distance transform) is closer than
+    r_in is in the dilation, one farther than r_out is not, and only the pixels in between are
+    checked against the few offsets of the element's rim: the same result as `cv2.dilate`.
+    """
+
+    def __init__(self, r: int) -> None:
+        k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)).astype(bool)
+        yy, xx = np.mgrid[-r - 1:r + 2, -r - 1:r + 2]
+        d = np.hypot(xx, yy)
+        inside = np.pad(k, 1)
+        self.r = r
+        self.r_in = float(d[~inside].min())
+        self.r_out = float(d[inside].max())
+        rim = inside & (d >= self.r_in - 1e-6)
+        self.dy, self.dx = yy[rim], xx[rim]
+
+    def dilate(self, src: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
+        """``cv2.dilate(src, element)`` as bool (exact at the pixels of ``where``, all when None)."""
+        if not src.any():
+            return np.zeros(src.shape, bool)
+        dist = cv2.distanceTransform((~src).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        out = dist < self.r_in - 1e-3
+        amb = (dist >= self.r_in - 1e-3) & (dist <= self.r_out + 1e-3)
+        if where is not None:
+            amb &= where
+        ys, xs = np.nonzero(amb)
+        if ys.size:
+            m = self.r + 1
+            padded = np.pad(src, m)  # beyond the border: no source (cv2.dilate's default)
+            ys, xs = ys + m, xs + m
+            hit = np.zeros(ys.size, bool)
+            for dy, dx in zip(self.dy, self.dx):
+                hit |= padded[ys + dy, xs + dx]
+            out[ys - m, xs - m] = hit
+        return out
+
+    def erode(self, src: np.ndarray) -> np.ndarray:
+        """``cv2.erode(src, element)`` as bool (beyond the border counts as set, as in OpenCV)."""
+        return ~self.dilate(~src)
+
+
+def _drop_rim_hair(labels: np.ndarray, px_per_mm: float) -> np.ndarray:
     """Hair only a pixel or two thick along the silhouette is the blend of skin and background.
 
     Hair that does not survive an opening by a disc of about 2.5 mm (the darkened limb of a bald
     head seen edge-on, blended with the background) and lies next to the
     background is given to the skin beside it (or to the background where no skin is near).
 
-    The morphology with a large disc is costly at full resolution, so it runs only on tiles
-    (plus the disc's reach) that hold hair within reach of the background: the same result.
+    The morphology (OpenCV's elliptic element, exactly) runs through distance transforms on the
+    box of the hair: linear in the pixels whatever the disc's size.
     """
     hair_all = labels == HAIR
     rows = np.flatnonzero(hair_all.any(axis=1))
     if rows.size == 0:
         return labels
     cols = np.flatnonzero(hair_all[rows[0]:rows[-1] + 1].any(axis=0))
-    r = max(1, round(2.5 * px_per_mm))
-    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    disc = _Disc(max(1, round(2.5 * px_per_mm)))
     H, W = labels.shape
-    # candidates: hair with background closer than r + 0.5 (the disc's farthest offset), in the
-    # box of the hair with the disc's reach around it
-    m = r + 2
-    by0, by1 = max(0, rows[0] - m), min(H, rows[-1] + 1 + m)
-    bx0, bx1 = max(0, cols[0] - m), min(W, cols[-1] + 1 + m)
-    not_bg = (labels[by0:by1, bx0:bx1] != BACKGROUND).astype(np.uint8)
-    if not_bg.all():
-        return labels
-    dist_bg = cv2.distanceTransform(not_bg, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    cand = hair_all[by0:by1, bx0:bx1] & (dist_bg <= r + 0.75)
+    m = disc.r + 2  # every pixel within the disc of a hair pixel lies in the box
+    y0, y1 = max(0, rows[0] - m), min(H, rows[-1] + 1 + m)
+    x0, x1 = max(0, cols[0] - m), min(W, cols[-1] + 1 + m)
+    sub = labels[y0:y1, x0:x1]
+    hair = hair_all[y0:y1, x0:x1]
+    bg = sub == BACKGROUND
+    cand = hair & disc.dilate(bg, hair)
     if not cand.any():
         return labels
-    out = labels
-    reach = 2 * r + 2  # the opening at a pixel depends on the hair within 2r of it
-    for ty in range(0, by1 - by0, tile):
-        for tx in range(0, bx1 - bx0, tile):
-            c = cand[ty:ty + tile, tx:tx + tile]
-            if not c.any():
-                continue
-            cy0, cx0 = by0 + ty, bx0 + tx
-            cy1, cx1 = cy0 + c.shape[0], cx0 + c.shape[1]
-            py0, py1 = max(0, cy0 - reach), min(H, cy1 + reach)
-            px0, px1 = max(0, cx0 - reach), min(W, cx1 + reach)
-            sub = labels[py0:py1, px0:px1]
-            hair = (sub == HAIR).astype(np.uint8)
-            core = (slice(cy0 - py0, cy1 - py0), slice(cx0 - px0, cx1 - px0))
-            thin = hair[core].astype(bool) & ~cv2.morphologyEx(hair, cv2.MORPH_OPEN, k)[core].astype(bool)
-            if not thin.any():
-                continue
-            near_bg = cv2.dilate((sub == BACKGROUND).astype(np.uint8), k)[core].astype(bool)
-            rim = thin & near_bg
-            if not rim.any():
-                continue
-            skin_near = cv2.dilate(((sub == SKIN) | (sub == SCALP)).astype(np.uint8), k)[core].astype(bool)
-            if out is labels:
-                out = labels.copy()
-            o = out[cy0:cy1, cx0:cx1]
-            o[rim & skin_near] = SCALP
-            o[rim & ~skin_near] = BACKGROUND
+    thin = cand & ~disc.dilate(disc.erode(hair), cand)
+    if not thin.any():
+        return labels
+    skin_near = disc.dilate((sub == SKIN) | (sub == SCALP), thin)
+    out = labels.copy()
+    o = out[y0:y1, x0:x1]
+    o[thin & skin_near] = SCALP
+    o[thin & ~skin_near] = BACKGROUND
     return out
 
 
