@@ -88,7 +88,7 @@ def analyse(
     rgb = photo.rgb
     t0 = time.perf_counter()
     timings = {}
-    if float(np.mean(rgb)) < 18.0:
+    if float(np.mean(cv2.mean(rgb)[:3])) < 18.0:  # np.mean of a 12 MP photo is ~10x slower
         raise TooDark(
             "The photo is too dark to see the head.",
             "Take it again in better light, facing a window or a lamp.",

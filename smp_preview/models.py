@@ -82,6 +82,7 @@ class Models:
         )
         self.lock = threading.Lock()
         self._closed = False
+        self._pid = os.getpid()
 
     def _image(self, rgb: np.ndarray):
         return self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
@@ -100,6 +101,10 @@ class Models:
             )
 
     def close(self) -> None:
+        if os.getpid() != self._pid:
+            # A forked child inherits these objects (and the exit hook) but not MediaPipe's
+            # threads: closing here would wait for them forever. The parent closes its own.
+            return
         with self.lock:
             if not self._closed:
                 self._landmarker.close()

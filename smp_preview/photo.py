@@ -322,7 +322,8 @@ def _decode(im: Image.Image, name: str, notes: list[str]) -> np.ndarray:
             white = Image.new("RGBA", im.size, (255, 255, 255, 255))
             im = Image.alpha_composite(white, im)
         try:
-            im = im.convert("RGB")
+            if im.mode != "RGB":  # convert("RGB") of an RGB image is a full copy
+                im = im.convert("RGB")
         except ValueError as exc:
             raise UnsupportedFormat(
                 f"The photo uses a colour mode ({im.mode}) this tool cannot read.",

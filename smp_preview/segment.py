@@ -297,6 +297,101 @@ def _guided_upsample(guide_full: np.ndarray, guide_low: np.ndarray, src_low: np.
     return a_up * guide_full.astype(np.float32)[..., None] + b_up
 
 
+def _guided_coefficients(guide_low: np.ndarray, src_low: np.ndarray, *, radius: int,
+                         eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """The guided filter's smoothed linear coefficients (a, b), (h, w, C) each, on the reduced image."""
+    I = guide_low.astype(np.float32)
+    k = (2 * radius + 1, 2 * radius + 1)
+    mean_I = cv2.boxFilter(I, -1, k)
+    var_I = cv2.boxFilter(I * I, -1, k) - mean_I * mean_I
+    p = src_low.astype(np.float32)
+    mean_p = cv2.boxFilter(p, -1, k)
+    cov = cv2.boxFilter(p * I[..., None], -1, k) - mean_p * mean_I[..., None]
+    a = cov / (var_I + eps)[..., None]
+    b = mean_p - a * mean_I[..., None]
+    return cv2.boxFilter(a, -1, k), cv2.boxFilter(b, -1, k)
+
+
+_DENSE_UPSAMPLE_PX = 2_500_000
+"""Below this many pixels the class edges are upsampled densely (it is cheap there)."""
+
+
+def _upsample_coefficients(guide_full: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    H, W = guide_full.shape[:2]
+    a_up = cv2.resize(a, (W, H), interpolation=cv2.INTER_LINEAR)
+    b_up = cv2.resize(b, (W, H), interpolation=cv2.INTER_LINEAR)
+    if a_up.ndim == 2:
+        a_up, b_up = a_up[..., None], b_up[..., None]
+    return a_up * guide_full.astype(np.float32)[..., None] + b_up
+
+
+def _guided_upsample_argmax(guide_full: np.ndarray, guide_low: np.ndarray, src_low: np.ndarray, *,
+                            radius: int, eps: float) -> np.ndarray:
+    """``_argmax_channels(_guided_upsample(...))`` (uint8, H x W) without the full-size score stack.
+
+    The upsampled score of class k at a pixel is ``a_k * I + b_k`` with (a, b) interpolated
+    bilinearly from the reduced image's nodes and I in 0-255. Where one class c beats every
+    other at all the nodes around a pixel for any I (``b_c - b_k > 0`` and
+    ``255 (a_c - a_k) + b_c - b_k > 0``), it beats them at the pixel too (a convex mix of the
+    nodes): the pixel is c. Only the other pixels, along the class edges, are computed, with
+    the same bilinear weights as ``cv2.resize``.
+    """
+    a, b = _guided_coefficients(guide_low, src_low, radius=radius, eps=eps)
+    h, w, C = a.shape
+    H, W = guide_full.shape[:2]
+    if H * W < _DENSE_UPSAMPLE_PX or H < h or W < w:
+        return _argmax_channels(_upsample_coefficients(guide_full, a, b))
+    # each pixel's nearest node (as cv2.resize INTER_NEAREST): its bilinear support lies within
+    # one node of it; the range of I near a node: over the pixels of it and its 8 neighbours
+    ny = np.minimum((np.arange(H) * (h / H)).astype(np.int64), h - 1)
+    nx = np.minimum((np.arange(W) * (w / W)).astype(np.int64), w - 1)
+    sy, sx = np.searchsorted(ny, np.arange(h)), np.searchsorted(nx, np.arange(w))
+    g = guide_full
+    lo = np.minimum.reduceat(np.minimum.reduceat(g, sy, axis=0), sx, axis=1)
+    hi = np.maximum.reduceat(np.maximum.reduceat(g, sy, axis=0), sx, axis=1)
+    k3 = np.ones((3, 3), np.uint8)
+    lo = cv2.erode(lo, k3, borderType=cv2.BORDER_REPLICATE).astype(np.float32)[..., None]
+    hi = cv2.dilate(hi, k3, borderType=cv2.BORDER_REPLICATE).astype(np.float32)[..., None]
+    # the same class wins at both ends of the range, by a margin (then also at every I between)
+    win = []
+    for v in (a * lo + b, a * hi + b):
+        c = _argmax_channels(v)
+        best = np.take_along_axis(v, c[..., None].astype(np.intp), axis=2)[..., 0]
+        second = np.full(c.shape, -np.inf, np.float32)
+        for k in range(C):
+            np.maximum(second, np.where(c == k, -np.inf, v[..., k]), out=second)
+        win.append((c, best - second > 1e-3))
+    (c0, ok0), (c1, ok1) = win
+    sure = np.where(ok0 & ok1 & (c0 == c1), c0, 255).astype(np.uint8)
+    # a pixel is sure when all the nodes around its nearest node agree
+    same = cv2.erode(sure, k3, borderType=cv2.BORDER_REPLICATE) == cv2.dilate(sure, k3, borderType=cv2.BORDER_REPLICATE)
+    sure = np.where(same, sure, 255).astype(np.uint8)
+    cls = np.take(np.take(sure, ny, axis=0), nx, axis=1)
+    ys, xs = np.nonzero(cls == 255)
+    if ys.size:
+        def axis(n_dst, n_src):  # cv2.resize's bilinear nodes and weights along one axis
+            f = (np.arange(n_dst, dtype=np.float64) + 0.5) * (n_src / n_dst) - 0.5
+            i0 = np.floor(f)
+            t = np.where(i0 < 0, 0.0, f - i0).astype(np.float32)
+            i0 = np.clip(i0.astype(np.int64), 0, n_src - 1)
+            return i0, np.minimum(i0 + 1, n_src - 1), t
+
+        y0, y1, ty = axis(H, h)
+        x0, x1, tx = axis(W, w)
+        ab = np.concatenate([a, b], axis=2)
+        first = ys[np.r_[True, ys[1:] != ys[:-1]]]  # the rows with unsure pixels (ys is sorted)
+        rows = np.unique(np.concatenate([y0[first], y1[first]]))
+        # horizontal pass on the node rows in use, then the vertical one at the unsure pixels
+        horiz = np.zeros((h, W, 2 * C), np.float32)
+        t = tx[:, None]
+        horiz[rows] = ab[rows][:, x0] * (1.0 - t) + ab[rows][:, x1] * t
+        t = ty[ys][:, None]
+        v = horiz[y0[ys], xs] * (1.0 - t) + horiz[y1[ys], xs] * t
+        up = v[:, :C] * guide_full[ys, xs].astype(np.float32)[:, None] + v[:, C:]
+        cls[ys, xs] = _argmax_channels(up[:, None, :])[:, 0]
+    return cls
+
+
 def _guided(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
     return cv2.ximgproc.guidedFilter(guide, src, int(max(1, radius)), eps)
 
@@ -429,6 +524,22 @@ def _ellipse_mask(shape, c, ax, ay) -> np.ndarray:
     return m.astype(bool)
 
 
+def _label_table() -> np.ndarray:
+    """Label for each code ``cls + 4 * (scalp_zone + 2 * hair_zone + 4 * force_other)`` (uint8 LUT)."""
+    lut = np.zeros(256, np.uint8)
+    for code in range(32):
+        c, scalp, hair, force = code & 3, code >> 2 & 1, code >> 3 & 1, code >> 4 & 1
+        lab = {_CLS_BG: BACKGROUND, _CLS_SKIN: SCALP if scalp else SKIN,
+               _CLS_HAIR: HAIR if hair else OTHER, _CLS_OTHER: OTHER}[c]
+        if force and c != _CLS_BG:
+            lab = OTHER
+        lut[code] = lab
+    return lut
+
+
+_LABEL_LUT = _label_table()
+
+
 # --------------------------------------------------------------------------- main entry
 
 
@@ -458,7 +569,7 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
         # background to be the colours that fill the photo's border instead.
         person_prob = np.maximum(person_prob, _person_from_border(rgb))
     person_full = person_prob > 0.5
-    labels = np.where(person_full, OTHER, BACKGROUND).astype(np.uint8)
+    labels = person_full.astype(np.uint8) * np.uint8(OTHER)  # BACKGROUND elsewhere (0)
     coverage = np.zeros((H, W), np.float32)
     head_full = np.zeros((H, W), bool)
 
@@ -486,22 +597,17 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
 
     # Full-resolution edges: upsample the class scores and filter them with the photo as guide.
     if f < 1.0:
-        up = _guided_upsample(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY), cv2.cvtColor(work, cv2.COLOR_RGB2GRAY),
-                              scores, radius=2, eps=(0.04 * 255) ** 2)
+        cls = _guided_upsample_argmax(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY),
+                                      cv2.cvtColor(work, cv2.COLOR_RGB2GRAY), scores, radius=2, eps=(0.04 * 255) ** 2)
     else:
-        up = scores
-    cls = _argmax_channels(up)
-    zones_full = {k: (cv2.resize(zones[k].astype(np.uint8), (cw, ch), interpolation=cv2.INTER_NEAREST).astype(bool)
-                      if f < 1.0 else zones[k]) for k in ("scalp_zone", "hair_zone", "force_other")}
-
-    lab_crop = np.full(cls.shape, OTHER, np.uint8)
-    lab_crop[cls == _CLS_BG] = BACKGROUND
-    skin = cls == _CLS_SKIN
-    lab_crop[skin] = SKIN
-    lab_crop[skin & zones_full["scalp_zone"]] = SCALP
-    hairish = cls == _CLS_HAIR
-    lab_crop[hairish & zones_full["hair_zone"]] = HAIR
-    lab_crop[zones_full["force_other"] & (cls != _CLS_BG)] = OTHER
+        cls = _argmax_channels(scores)
+    # the zones as bits of one code per pixel (upsampled once), the labels by table lookup
+    zcode = (zones["scalp_zone"].astype(np.uint8) | (zones["hair_zone"].astype(np.uint8) << 1)
+             | (zones["force_other"].astype(np.uint8) << 2))
+    if f < 1.0:
+        zcode = cv2.resize(zcode, (cw, ch), interpolation=cv2.INTER_NEAREST)
+    lab_crop = cv2.LUT(cls + (zcode << 2), _LABEL_LUT)
+    hair_zone_full = (zcode & 2).astype(bool)
     lab_crop = _clean(lab_crop)
     lab_crop = _drop_rim_hair(lab_crop, zones.get("px_per_mm_full", 3.0))
     labels[y0:y1, x0:x1] = lab_crop
@@ -512,14 +618,26 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
     hair_share = (1.0 / (1.0 + np.exp(d))).astype(np.float32)
     if f < 1.0:
         hair_share = cv2.resize(hair_share, (cw, ch), interpolation=cv2.INTER_LINEAR)
-    head_zone = zones_full["hair_zone"] & np.isin(lab_crop, (SCALP, HAIR))
+    head_zone = hair_zone_full & ((lab_crop == SCALP) | (lab_crop == HAIR))
     s_full = zones.get("px_per_mm_full", 3.0)
-    cov = cv2.GaussianBlur(np.where(head_zone, hair_share, 0).astype(np.float32), (0, 0), max(0.8, 0.7 * s_full))
-    norm = cv2.GaussianBlur(head_zone.astype(np.float32), (0, 0), max(0.8, 0.7 * s_full))
-    cov = np.where(head_zone, cov / np.maximum(norm, 1e-3), 0.0)
-    cov[lab_crop == HAIR] = np.maximum(cov[lab_crop == HAIR], 0.5)
-    coverage[y0:y1, x0:x1] = np.clip(cov, 0, 1)
-    head_full[y0:y1, x0:x1] = zones_full["hair_zone"] & (lab_crop != BACKGROUND)
+    cov = np.zeros((ch, cw), np.float32)
+    rows = np.flatnonzero(head_zone.any(axis=1))
+    if rows.size:
+        # blurred in the head zone's box plus the kernel's reach (zero beyond it): the same values
+        sigma = max(0.8, 0.7 * s_full)
+        reach = (round(sigma * 8 + 1) | 1) // 2 + 2
+        cols = np.flatnonzero(head_zone[rows[0]:rows[-1] + 1].any(axis=0))
+        box = (slice(max(0, rows[0] - reach), min(ch, rows[-1] + 1 + reach)),
+               slice(max(0, cols[0] - reach), min(cw, cols[-1] + 1 + reach)))
+        hz = head_zone[box]
+        num = cv2.GaussianBlur(np.where(hz, hair_share[box], 0).astype(np.float32), (0, 0), sigma)
+        norm = cv2.GaussianBlur(hz.astype(np.float32), (0, 0), sigma)
+        inner = np.where(hz, num / np.maximum(norm, 1e-3), 0.0)
+        cov[box] = np.maximum(np.minimum(inner, 1.0), 0.0)  # np.clip, faster
+    hair_px = lab_crop == HAIR
+    cov[hair_px] = np.maximum(cov[hair_px], 0.5)  # in 0-1 everywhere now
+    coverage[y0:y1, x0:x1] = cov
+    head_full[y0:y1, x0:x1] = hair_zone_full & (lab_crop != BACKGROUND)
 
     outline = zones.get("skull_ellipse")
     top = zones.get("outline_mask")
@@ -528,7 +646,21 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
         if e is not None:
             (cx, cy), (ew, eh), ang = e
             outline = ((cx / f + x0, cy / f + y0), (ew / f, eh / f), ang)
-    return Segmentation(labels, coverage.astype(np.float32), head_full, outline)
+    return Segmentation(labels, coverage, head_full, outline)
+
+
+def _max_except(x: np.ndarray, k: int) -> np.ndarray:
+    """``np.delete(x, k, axis=2).max(axis=2)`` without the copy (a short last axis is slow)."""
+    rest = [x[..., i] for i in range(x.shape[2]) if i != k]
+    out = rest[0].copy()
+    for r in rest[1:]:
+        np.maximum(out, r, out=out)
+    return out
+
+
+def _sum3(x: np.ndarray) -> np.ndarray:
+    """``x.sum(axis=2)`` of an (H, W, 3) array, channel by channel (the same sum, faster)."""
+    return x[..., 0] + x[..., 1] + x[..., 2]
 
 
 def _argmax_channels(x: np.ndarray) -> np.ndarray:
@@ -542,25 +674,86 @@ def _argmax_channels(x: np.ndarray) -> np.ndarray:
     return out
 
 
+class _Disc:
+    """OpenCV's elliptic structuring element of radius r, for exact morphology in linear time.
+
+    ``cv2.getStructuringElement(MORPH_ELLIPSE, (2r+1, 2r+1))`` holds every offset closer than
+    ``r_in`` and none farther than ``r_out`` (r_in <= r <= r_out, a fraction of a pixel apart).
+    So a pixel whose nearest source pixel (exact Euclidean distance transform) is closer than
+    r_in is in the dilation, one farther than r_out is not, and only the pixels in between are
+    checked against the few offsets of the element's rim: the same result as `cv2.dilate`.
+    """
+
+    def __init__(self, r: int) -> None:
+        k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)).astype(bool)
+        yy, xx = np.mgrid[-r - 1:r + 2, -r - 1:r + 2]
+        d = np.hypot(xx, yy)
+        inside = np.pad(k, 1)
+        self.r = r
+        self.r_in = float(d[~inside].min())
+        self.r_out = float(d[inside].max())
+        rim = inside & (d >= self.r_in - 1e-6)
+        self.dy, self.dx = yy[rim], xx[rim]
+
+    def dilate(self, src: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
+        """``cv2.dilate(src, element)`` as bool (exact at the pixels of ``where``, all when None)."""
+        if not src.any():
+            return np.zeros(src.shape, bool)
+        dist = cv2.distanceTransform((~src).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        out = dist < self.r_in - 1e-3
+        amb = (dist >= self.r_in - 1e-3) & (dist <= self.r_out + 1e-3)
+        if where is not None:
+            amb &= where
+        ys, xs = np.nonzero(amb)
+        if ys.size:
+            m = self.r + 1
+            padded = np.pad(src, m)  # beyond the border: no source (cv2.dilate's default)
+            ys, xs = ys + m, xs + m
+            hit = np.zeros(ys.size, bool)
+            for dy, dx in zip(self.dy, self.dx):
+                hit |= padded[ys + dy, xs + dx]
+            out[ys - m, xs - m] = hit
+        return out
+
+    def erode(self, src: np.ndarray) -> np.ndarray:
+        """``cv2.erode(src, element)`` as bool (beyond the border counts as set, as in OpenCV)."""
+        return ~self.dilate(~src)
+
+
 def _drop_rim_hair(labels: np.ndarray, px_per_mm: float) -> np.ndarray:
     """Hair only a pixel or two thick along the silhouette is the blend of skin and background.
 
     Hair that does not survive an opening by a disc of about 2.5 mm (the darkened limb of a bald
     head seen edge-on, blended with the background) and lies next to the
     background is given to the skin beside it (or to the background where no skin is near).
+
+    The morphology (OpenCV's elliptic element, exactly) runs through distance transforms on the
+    box of the hair: linear in the pixels whatever the disc's size.
     """
-    hair = (labels == HAIR).astype(np.uint8)
-    if not hair.any():
+    hair_all = labels == HAIR
+    rows = np.flatnonzero(hair_all.any(axis=1))
+    if rows.size == 0:
         return labels
-    r = max(1, round(2.5 * px_per_mm))
-    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    thin = hair.astype(bool) & ~cv2.morphologyEx(hair, cv2.MORPH_OPEN, k).astype(bool)
-    near_bg = cv2.dilate((labels == BACKGROUND).astype(np.uint8), k).astype(bool)
-    skin_near = cv2.dilate(np.isin(labels, (SKIN, SCALP)).astype(np.uint8), k).astype(bool)
-    rim = thin & near_bg
+    cols = np.flatnonzero(hair_all[rows[0]:rows[-1] + 1].any(axis=0))
+    disc = _Disc(max(1, round(2.5 * px_per_mm)))
+    H, W = labels.shape
+    m = disc.r + 2  # every pixel within the disc of a hair pixel lies in the box
+    y0, y1 = max(0, rows[0] - m), min(H, rows[-1] + 1 + m)
+    x0, x1 = max(0, cols[0] - m), min(W, cols[-1] + 1 + m)
+    sub = labels[y0:y1, x0:x1]
+    hair = hair_all[y0:y1, x0:x1]
+    bg = sub == BACKGROUND
+    cand = hair & disc.dilate(bg, hair)
+    if not cand.any():
+        return labels
+    thin = cand & ~disc.dilate(disc.erode(hair), cand)
+    if not thin.any():
+        return labels
+    skin_near = disc.dilate((sub == SKIN) | (sub == SCALP), thin)
     out = labels.copy()
-    out[rim & skin_near] = SCALP
-    out[rim & ~skin_near] = BACKGROUND
+    o = out[y0:y1, x0:x1]
+    o[thin & skin_near] = SCALP
+    o[thin & ~skin_near] = BACKGROUND
     return out
 
 
@@ -581,8 +774,8 @@ def _against_local_scalp(scores: np.ndarray, lab: np.ndarray, s: float, person: 
     keeps over 70 % of the scalp's chroma and is less than 10 L darker is stubble or shading,
     which the label convention counts as skin ("hair where the hair fraction is over a half").
     """
-    cls = np.argmax(scores, axis=2)
-    others = np.delete(scores, _CLS_SKIN, axis=2).max(axis=2)
+    cls = _argmax_channels(scores)
+    others = _max_except(scores, _CLS_SKIN)
     sure = ((scores[..., _CLS_SKIN] - others) > _EM_MARGIN) & person
     sig = max(2.0, 6.0 * s)
     wsum = cv2.GaussianBlur(sure.astype(np.float32), (0, 0), sig)
@@ -610,7 +803,7 @@ def _explain_blends(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarra
     background`` with the local skin and background colours (in linear RGB), it goes to the
     skin when alpha > 0.5 and to the background otherwise.
     """
-    cls = np.argmax(scores, axis=2)
+    cls = _argmax_channels(scores)
     sig = max(1.5, 3.0 * s)
     lin = _srgb_to_linear(work.astype(np.float32) / 255.0).astype(np.float32)
 
@@ -626,9 +819,9 @@ def _explain_blends(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarra
     S, ws = local_mean(skin_in)
     B, wb = local_mean(cls == _CLS_BG)
     d = S - B
-    dd = np.maximum((d * d).sum(axis=2), 1e-6)
-    alpha = np.clip(((lin - B) * d).sum(axis=2) / dd, 0.0, 1.0)
-    resid = np.sqrt(((lin - B - alpha[..., None] * d) ** 2).sum(axis=2) / dd)
+    dd = np.maximum(_sum3(d * d), 1e-6)
+    alpha = np.clip(_sum3((lin - B) * d) / dd, 0.0, 1.0)
+    resid = np.sqrt(_sum3((lin - B - alpha[..., None] * d) ** 2) / dd)
     cand = (cls == _CLS_HAIR) & (ws > 0.02) & (wb > 0.02) & (resid < 0.15)
     out = scores.copy()
     strength = np.where(cand, 8.0 * (1.0 - resid / 0.15), 0.0).astype(np.float32)
@@ -647,7 +840,7 @@ def _explain_spill(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarray
     ``0 <= y <= 0.45`` and a small residual is skin. Dark hair needs a small ``x``; grey or white
     hair leaves a large residual.
     """
-    cls = np.argmax(scores, axis=2)
+    cls = _argmax_channels(scores)
     sig = max(1.5, 3.0 * s)
     img = work.astype(np.float32) / 255.0
 
@@ -661,15 +854,15 @@ def _explain_spill(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarray
                         iterations=max(1, round(1.5 * s)))
     S, ws = local_mean(skin_in)
     B, wb = local_mean(cls == _CLS_BG)
-    ss, bb, sb = (S * S).sum(axis=2), (B * B).sum(axis=2), (S * B).sum(axis=2)
-    sc, bc = (S * img).sum(axis=2), (B * img).sum(axis=2)
+    ss, bb, sb = _sum3(S * S), _sum3(B * B), _sum3(S * B)
+    sc, bc = _sum3(S * img), _sum3(B * img)
     det = ss * bb - sb * sb
     ok = det > 1e-6
     det = np.where(ok, det, 1.0)
     x = (bb * sc - sb * bc) / det
     y = (ss * bc - sb * sc) / det
     fit = x[..., None] * S + y[..., None] * B
-    resid = np.sqrt(((img - fit) ** 2).sum(axis=2)) / np.maximum(np.sqrt((img * img).sum(axis=2)), 1e-3)
+    resid = np.sqrt(_sum3((img - fit) ** 2)) / np.maximum(np.sqrt(_sum3(img * img)), 1e-3)
     near_bg = cv2.distanceTransform((cls != _CLS_BG).astype(np.uint8), cv2.DIST_L2, 3) < _SPILL_MM * s
     cand = (ok & near_bg & (cls == _CLS_HAIR) & (ws > 0.02) & (wb > 0.02) & (x >= _SPILL_X) & (y >= -0.02)
             & (y <= _SPILL_Y)
@@ -689,7 +882,7 @@ def _islands(scores: np.ndarray, s: float, src: int, dst: int, max_area_mm2: flo
     a dark mark on a bald scalp (freckle, age spot) is skin, a light glint inside dense hair is
     hair.
     """
-    cls = np.argmax(scores, axis=2)
+    cls = _argmax_channels(scores)
     patch = (cls == src).astype(np.uint8)
     n, comp, stats, _ = cv2.connectedComponentsWithStats(patch, connectivity=8)
     if n <= 1:
@@ -867,8 +1060,8 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     # bald scalp is often tanner or redder than the face), and hair from what stays far from it.
     ll_skin_cur, ll_hair_cur = ll_skin, ll_hair
     for _ in range(_EM_ROUNDS):
-        cls1 = np.argmax(scores, axis=2)
-        others = np.delete(scores, _CLS_SKIN, axis=2).max(axis=2)
+        cls1 = _argmax_channels(scores)
+        others = _max_except(scores, _CLS_SKIN)
         sure_skin1 = scores[..., _CLS_SKIN] - others > _EM_MARGIN
         sel = ((sure_skin1 & skull) | samples) & sure_person
         if sel.sum() <= 50:
@@ -897,7 +1090,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     scores = _islands(scores, s, _CLS_SKIN, _CLS_HAIR, _GLINT_MM2, zone=skull)
     # lips and eyes are skin by the label convention, whatever their colour (lipstick, lashes)
     fixed = (lips | brows_eyes) & ~glasses
-    best_other = np.delete(scores, _CLS_SKIN, axis=2).max(axis=2)
+    best_other = _max_except(scores, _CLS_SKIN)
     scores[..., _CLS_SKIN] = np.where(fixed, np.maximum(scores[..., _CLS_SKIN], best_other + 1.0),
                                       scores[..., _CLS_SKIN])
 
