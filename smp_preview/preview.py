@@ -76,7 +76,7 @@ def render(analysis: HeadAnalysis, settings: Settings, *, scars: np.ndarray | No
                                  head_ellipse=head_ellipse_of(analysis), floor_rgb=floor_of(analysis))
     t["pigment"] = (time.perf_counter() - t2) * 1e3
     t3 = time.perf_counter()
-    after, label_mask = add_label(after)
+    after, label_mask = add_label(after, inplace=True)  # render_dots returned a fresh copy
     changed = zones.full_mask(analysis.rgb.shape[:2]) | label_mask
     if zones.shave is not None:
         changed |= zones.shave.changed
