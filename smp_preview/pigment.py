@@ -102,13 +102,23 @@ _LIN_TO_SRGB = (np.where(_lut_lin <= 0.0031308, _lut_lin * 12.92, 1.055 * _lut_l
 (the steepest step, near black, is 0.05 of a level)."""
 
 
+_LIN_TO_SRGB_U8 = np.rint(_LIN_TO_SRGB).astype(np.uint8)
+
+
 def linear_to_srgb_u8(lin: np.ndarray) -> np.ndarray:
-    return np.rint(_linear_to_srgb_float(lin)).astype(np.uint8)
+    return _LIN_TO_SRGB_U8[_lut_index(lin)]
 
 
 def _linear_to_srgb_float(lin: np.ndarray) -> np.ndarray:
-    idx = (np.clip(lin, 0.0, 1.0) * _LUT_N + 0.5).astype(np.int32)
-    return _LIN_TO_SRGB[idx]
+    return _LIN_TO_SRGB[_lut_index(lin)]
+
+
+def _lut_index(lin: np.ndarray) -> np.ndarray:
+    """Table index of linear values: round(clip(lin, 0, 1) * N), in two passes over the data."""
+    t = np.multiply(lin, np.float32(_LUT_N), dtype=np.float32)
+    np.clip(t, 0.0, np.float32(_LUT_N), out=t)
+    t += np.float32(0.5)
+    return t.astype(np.int32)
 
 
 def parse_shade(shade: str) -> np.ndarray:
@@ -232,7 +242,8 @@ def specular_part(lin: np.ndarray, mask: np.ndarray) -> np.ndarray:
     s = (lin[..., 2] * C[0] - lin[..., 0] * C[2]) / (C[0] - C[2])
     s = cv2.GaussianBlur(s.astype(np.float32), (0, 0), 1.0)
     s = s - float(np.percentile(s[mask][::7], 75))
-    return np.clip(s, 0.0, lin.min(axis=2) * 0.95).astype(np.float32)
+    lo = np.minimum(np.minimum(lin[..., 0], lin[..., 1]), lin[..., 2])  # faster than min(axis=2)
+    return np.clip(s, 0.0, lo * 0.95).astype(np.float32)
 
 
 # --- looks --------------------------------------------------------------------------------------
@@ -501,6 +512,22 @@ def _cached(key, rgb: np.ndarray, compute):
     return _CACHE[k]
 
 
+_BOX_CACHE: dict = {}
+"""Large per-box arrays (linear photo, its luma, the specular part) of the last few renders."""
+
+
+def _box_cached(key, patch: np.ndarray, compute):
+    """Like `_cached` for arrays derived from the box ``patch``, keyed by its full content (a slider
+    change re-renders the same box of the same photo); at most 3 kept, they can be large."""
+    k = (key, patch.shape, hash(patch.tobytes()))
+    hit = _BOX_CACHE.get(k)
+    if hit is None:
+        if len(_BOX_CACHE) >= 3:
+            _BOX_CACHE.pop(next(iter(_BOX_CACHE)))
+        hit = _BOX_CACHE[k] = compute()
+    return hit
+
+
 def render_dots(rgb: np.ndarray, dots: Dots, zone_mask_box: np.ndarray, bbox: tuple[int, int, int, int],
                 px_per_mm: float, *, dot_size_mm: float, shade: str, look: str = "healed",
                 scars: np.ndarray | None = None, seed: int = 0, session_darkening: float = 0.0,
@@ -542,7 +569,8 @@ def render_dots(rgb: np.ndarray, dots: Dots, zone_mask_box: np.ndarray, bbox: tu
     fields = coverage_map(dots, bbox, px_per_mm, dot_size_mm, lk, scars, seed, session_darkening=session_darkening,
                           head_ellipse=head_ellipse, photo_blur_px=photo_blur_px)
     cov, halo = fields.cov, fields.halo
-    lin = srgb_to_linear(patch)
+    pkey = hash(patch.tobytes())
+    lin = _box_cached(("lin", pkey), zone, lambda: srgb_to_linear(patch))  # read only below
     t = np.clip(parse_shade(shade), 1e-3, 1.0)
     mu = -np.log(t) * lk.absorb  # absorbance per pass, scaled by the look
     a = 1.0 - np.exp(-mu)
@@ -554,26 +582,30 @@ def render_dots(rgb: np.ndarray, dots: Dots, zone_mask_box: np.ndarray, bbox: tu
         red = cv2.GaussianBlur(halo, (0, 0), max(1.0, 0.6 * px_per_mm))
         red = np.clip(red * 4.0, 0.0, 1.0) * lk.redness
         factor = factor * (1.0 - red[..., None] * np.array([0.0, 0.5, 0.4], np.float32))
-    spec = specular_part(lin, zone) if keep_specular else np.zeros(lin.shape[:2], np.float32)
+    if keep_specular:  # depends on the photo and the zone only: kept while sliders move the dots
+        spec = _box_cached(("spec", pkey), zone, lambda: specular_part(lin, zone))
+    else:
+        spec = np.zeros(lin.shape[:2], np.float32)
     diff = lin - spec[..., None]
     new = diff * factor + spec[..., None]
+    lin_luma = _box_cached(("luma", pkey), zone, lambda: lin @ _LUMA)
     if match_grain:
         sd = _cached(("noise", bbox), rgb, lambda: estimate_noise(patch, zone))
         if sd > 0:
             # darkening scales the photo's grain down; add back what was lost (luma grain)
-            loss = np.sqrt(np.clip(1.0 - (new @ _LUMA / np.maximum(lin @ _LUMA, 1e-6)) ** 2, 0.0, 1.0))
+            loss = np.sqrt(np.clip(1.0 - (new @ _LUMA / np.maximum(lin_luma, 1e-6)) ** 2, 0.0, 1.0))
             n = np.random.default_rng(seed + 7).standard_normal(loss.shape).astype(np.float32)
             new_s = _linear_to_srgb_float(new) + (sd * loss * n)[..., None]
             new = srgb_to_linear(np.clip(np.rint(new_s), 0, 255).astype(np.uint8))
     if floor_rgb is not None:
         yf = float(np.asarray(floor_rgb, np.float32) @ _LUMA) * 1.01
-        yn, yo = new @ _LUMA, lin @ _LUMA
+        yn, yo = new @ _LUMA, lin_luma
         # move back toward the original just enough that no pixel falls below the floor
         back = np.clip((yf - yn) / np.maximum(yo - yn, 1e-6), 0.0, 1.0)
         new = new + np.where(yo > yn, back, 0.0)[..., None] * (lin - new)
     new_u8 = linear_to_srgb_u8(new)
     new_u8 = np.where(zone[..., None], new_u8, patch)
-    touched = np.any(new_u8 != patch, axis=2)
+    touched = (new_u8[..., 0] != patch[..., 0]) | (new_u8[..., 1] != patch[..., 1]) | (new_u8[..., 2] != patch[..., 2])
     out[y0:y1, x0:x1] = new_u8
     return out, touched
 
