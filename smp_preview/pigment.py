@@ -569,44 +569,50 @@ def render_dots(rgb: np.ndarray, dots: Dots, zone_mask_box: np.ndarray, bbox: tu
     fields = coverage_map(dots, bbox, px_per_mm, dot_size_mm, lk, scars, seed, session_darkening=session_darkening,
                           head_ellipse=head_ellipse, photo_blur_px=photo_blur_px)
     cov, halo = fields.cov, fields.halo
+    # Only the zone's pixels can change: every step below is per pixel, so it runs on the zone's
+    # pixels alone (gathered once per box and zone, kept while sliders move the dots).
     pkey = hash(patch.tobytes())
     lin = _box_cached(("lin", pkey), zone, lambda: srgb_to_linear(patch))  # read only below
+    zy, zx = _box_cached(("zone", pkey), zone, lambda: np.nonzero(zone))
     t = np.clip(parse_shade(shade), 1e-3, 1.0)
     mu = -np.log(t) * lk.absorb  # absorbance per pass, scaled by the look
     a = 1.0 - np.exp(-mu)
-    f = dermal_fraction(ita_deg(patch[zone][::7]) if zone.any() else 40.0, lk.depth_mm)
-    direct = 1.0 - cov[..., None] * a[None, None, :]
-    diffuse = np.exp(-PATH_GAIN * halo[..., None] * mu[None, None, :])
+    f = dermal_fraction(ita_deg(patch[zone][::7]) if zy.size else 40.0, lk.depth_mm)
+    direct = 1.0 - cov[zy, zx][:, None] * a[None, :]
+    diffuse = np.exp(-PATH_GAIN * halo[zy, zx][:, None] * mu[None, :])
     factor = (1.0 - f) + f * direct * diffuse
     if lk.redness > 0:
-        red = cv2.GaussianBlur(halo, (0, 0), max(1.0, 0.6 * px_per_mm))
+        red = cv2.GaussianBlur(halo, (0, 0), max(1.0, 0.6 * px_per_mm))[zy, zx]
         red = np.clip(red * 4.0, 0.0, 1.0) * lk.redness
-        factor = factor * (1.0 - red[..., None] * np.array([0.0, 0.5, 0.4], np.float32))
-    if keep_specular:  # depends on the photo and the zone only: kept while sliders move the dots
-        spec = _box_cached(("spec", pkey), zone, lambda: specular_part(lin, zone))
+        factor = factor * (1.0 - red[:, None] * np.array([0.0, 0.5, 0.4], np.float32))
+    lin_z = _box_cached(("lin_z", pkey), zone, lambda: lin[zy, zx])
+    if keep_specular:  # depends on the photo and the zone only
+        spec = _box_cached(("spec", pkey), zone, lambda: specular_part(lin, zone)[zy, zx])
     else:
-        spec = np.zeros(lin.shape[:2], np.float32)
-    diff = lin - spec[..., None]
-    new = diff * factor + spec[..., None]
-    lin_luma = _box_cached(("luma", pkey), zone, lambda: lin @ _LUMA)
+        spec = np.zeros(len(zy), np.float32)
+    diff = lin_z - spec[:, None]
+    new = diff * factor + spec[:, None]
+    lin_luma = _box_cached(("luma", pkey), zone, lambda: (lin @ _LUMA)[zy, zx])
     if match_grain:
         sd = _cached(("noise", bbox), rgb, lambda: estimate_noise(patch, zone))
         if sd > 0:
             # darkening scales the photo's grain down; add back what was lost (luma grain)
             loss = np.sqrt(np.clip(1.0 - (new @ _LUMA / np.maximum(lin_luma, 1e-6)) ** 2, 0.0, 1.0))
-            n = np.random.default_rng(seed + 7).standard_normal(loss.shape).astype(np.float32)
-            new_s = _linear_to_srgb_float(new) + (sd * loss * n)[..., None]
+            # the same draws as over the whole box, so a pixel's grain does not depend on the zone
+            n = np.random.default_rng(seed + 7).standard_normal(zone.shape).astype(np.float32)[zy, zx]
+            new_s = _linear_to_srgb_float(new) + (sd * loss * n)[:, None]
             new = srgb_to_linear(np.clip(np.rint(new_s), 0, 255).astype(np.uint8))
     if floor_rgb is not None:
         yf = float(np.asarray(floor_rgb, np.float32) @ _LUMA) * 1.01
         yn, yo = new @ _LUMA, lin_luma
         # move back toward the original just enough that no pixel falls below the floor
         back = np.clip((yf - yn) / np.maximum(yo - yn, 1e-6), 0.0, 1.0)
-        new = new + np.where(yo > yn, back, 0.0)[..., None] * (lin - new)
+        new = new + np.where(yo > yn, back, 0.0)[:, None] * (lin_z - new)
     new_u8 = linear_to_srgb_u8(new)
-    new_u8 = np.where(zone[..., None], new_u8, patch)
-    touched = (new_u8[..., 0] != patch[..., 0]) | (new_u8[..., 1] != patch[..., 1]) | (new_u8[..., 2] != patch[..., 2])
-    out[y0:y1, x0:x1] = new_u8
+    old_u8 = patch[zy, zx]
+    touched = np.zeros(zone.shape, bool)
+    touched[zy, zx] = (new_u8[:, 0] != old_u8[:, 0]) | (new_u8[:, 1] != old_u8[:, 1]) | (new_u8[:, 2] != old_u8[:, 2])
+    out[zy + y0, zx + x0] = new_u8
     return out, touched
 
 
