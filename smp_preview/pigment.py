@@ -385,17 +385,27 @@ def _splat_kernels(cov: np.ndarray, x: np.ndarray, y: np.ndarray, r: np.ndarray,
     oy, ox = [a.ravel().astype(np.float32) for a in np.meshgrid(off, off, indexing="ij")]
     m = len(ox)
     chunk = max(1, 4_000_000 // m)
-    flat = cov.ravel()
+    # Splat into a copy of ``cov`` padded by the kernel's reach: no bounds test per kernel pixel
+    # (pixels in the pad are dropped with it, as out-of-box pixels were), flat indices by addition.
+    P = half + 2
+    wp, hp = w + 2 * P, h + 2 * P
+    pad = np.zeros((hp, wp), np.float32)
+    pad[P:P + h, P:P + w] = cov
+    flat = pad.ravel()
+    koff = (oy.astype(np.int64) * wp + ox.astype(np.int64))[None, :]
     for s in range(0, len(x), chunk):
         sl = slice(s, s + chunk)
         cx, cy = x[sl], y[sl]
         bx, by = np.rint(cx), np.rint(cy)
-        px = bx[:, None] + ox[None, :]
-        py = by[:, None] + oy[None, :]
-        dx, dy = px - cx[:, None], py - cy[:, None]
+        # (b + o) - c rounds the same exact value as (b - c) + o (b - c is exact): same as before
+        dx = (bx - cx)[:, None] + ox[None, :]
+        dy = (by - cy)[:, None] + oy[None, :]
         nx, ny = radial[sl, 0:1], radial[sl, 1:2]
-        along = dx * nx + dy * ny
-        across = -dx * ny + dy * nx
+        along = dx * nx
+        along += dy * ny
+        across = dy * nx
+        across -= dx * ny
+        del dx, dy
         qq, rr, sg = q[sl, None], r[sl, None], sigma[sl, None]
         if gaussian:
             va = rr**2 + sg**2
@@ -404,17 +414,31 @@ def _splat_kernels(cov: np.ndarray, x: np.ndarray, y: np.ndarray, r: np.ndarray,
         else:
             # distance to the ellipse's edge in pixels: circle-space distance d, scaled by the
             # local pixels-per-circle-unit |p| / d (q along the radial direction, 1 across)
-            d = np.sqrt(across**2 + (along / qq) ** 2)
-            p = np.sqrt(across**2 + along**2)
+            a2 = across**2
+            d = np.sqrt(a2 + (along / qq) ** 2)
+            p = np.sqrt(a2 + along**2)
+            del a2, along, across
             edge = (d - rr) * np.where(d > 1e-6, p / np.maximum(d, 1e-6), 1.0)
+            del d, p
             # disc edge convolved with a Gaussian: 0.5 erfc(e / (sqrt 2 sigma)), in its logistic
             # form (one exp; within 0.01 of the normal CDF)
-            val = 1.0 / (1.0 + np.exp(np.clip(1.702 * edge / sg, -30.0, 30.0)))
+            edge *= 1.702
+            edge /= sg
+            np.clip(edge, -30.0, 30.0, out=edge)
+            np.exp(edge, out=edge)
+            edge += 1.0
+            val = np.divide(1.0, edge, out=edge)
         val /= val.sum(axis=1, keepdims=True) + 1e-12
         val *= amp[sl, None]
-        ix, iy = px.astype(np.int64), py.astype(np.int64)
-        ok = (ix >= 0) & (ix < w) & (iy >= 0) & (iy < h) & (val > 1e-6)
-        flat += np.bincount((iy * w + ix)[ok], weights=val[ok], minlength=h * w).astype(np.float32)
+        base = (by.astype(np.int64) + P) * wp + (bx.astype(np.int64) + P)
+        idx = base[:, None] + koff
+        ok = val > 1e-6
+        inside = (bx >= -P + half) & (bx < w + P - half) & (by >= -P + half) & (by < h + P - half)
+        if not inside.all():  # a kernel reaching past the pad (a dot far outside the box)
+            px, py = bx[:, None] + ox[None, :], by[:, None] + oy[None, :]
+            ok &= (px >= 0) & (px < w) & (py >= 0) & (py < h)
+        flat += np.bincount(idx[ok], weights=val[ok], minlength=hp * wp).astype(np.float32)
+    cov[:] = pad[P:P + h, P:P + w]
 
 
 @dataclass(frozen=True, eq=False)
@@ -513,19 +537,27 @@ def _cached(key, rgb: np.ndarray, compute):
 
 
 _BOX_CACHE: dict = {}
-"""Large per-box arrays (linear photo, its luma, the specular part) of the last few renders."""
+"""Per (photo box, zone): the zone's pixels gathered once (indices, linear colour, luma, specular
+part, grain draws) for the last two renders' boxes: a slider change re-renders the same box."""
 
 
-def _box_cached(key, patch: np.ndarray, compute):
-    """Like `_cached` for arrays derived from the box ``patch``, keyed by its full content (a slider
-    change re-renders the same box of the same photo); at most 3 kept, they can be large."""
-    k = (key, patch.shape, hash(patch.tobytes()))
-    hit = _BOX_CACHE.get(k)
-    if hit is None:
-        if len(_BOX_CACHE) >= 3:
+def _box_entry(patch: np.ndarray, zone: np.ndarray, bbox, width: int) -> dict:
+    """The cache entry of this box's content and zone (keyed by their full content)."""
+    k = (bbox, width, patch.shape, hash(patch.tobytes()), hash(np.packbits(zone).tobytes()))
+    e = _BOX_CACHE.get(k)
+    if e is None:
+        if len(_BOX_CACHE) >= 2:
             _BOX_CACHE.pop(next(iter(_BOX_CACHE)))
-        hit = _BOX_CACHE[k] = compute()
-    return hit
+        zf = np.flatnonzero(zone)
+        y0, _, x0, _ = bbox
+        e = _BOX_CACHE[k] = {"zf": zf, "of": (zf // zone.shape[1] + y0) * width + (zf % zone.shape[1] + x0)}
+    return e
+
+
+def _from(e: dict, key, compute):
+    if key not in e:
+        e[key] = compute()
+    return e[key]
 
 
 def render_dots(rgb: np.ndarray, dots: Dots, zone_mask_box: np.ndarray, bbox: tuple[int, int, int, int],
@@ -571,35 +603,42 @@ def render_dots(rgb: np.ndarray, dots: Dots, zone_mask_box: np.ndarray, bbox: tu
     cov, halo = fields.cov, fields.halo
     # Only the zone's pixels can change: every step below is per pixel, so it runs on the zone's
     # pixels alone (gathered once per box and zone, kept while sliders move the dots).
-    pkey = hash(patch.tobytes())
-    lin = _box_cached(("lin", pkey), zone, lambda: srgb_to_linear(patch))  # read only below
-    zy, zx = _box_cached(("zone", pkey), zone, lambda: np.nonzero(zone))
+    e = _box_entry(patch, zone, bbox, rgb.shape[1])
+    zf = e["zf"]
+    lin_box = []  # the whole box in linear light, only computed when something below needs it
+
+    def lin_full():
+        if not lin_box:
+            lin_box.append(srgb_to_linear(patch))
+        return lin_box[0]
+
     t = np.clip(parse_shade(shade), 1e-3, 1.0)
     mu = -np.log(t) * lk.absorb  # absorbance per pass, scaled by the look
     a = 1.0 - np.exp(-mu)
-    f = dermal_fraction(ita_deg(patch[zone][::7]) if zy.size else 40.0, lk.depth_mm)
-    direct = 1.0 - cov[zy, zx][:, None] * a[None, :]
-    diffuse = np.exp(-PATH_GAIN * halo[zy, zx][:, None] * mu[None, :])
+    f = dermal_fraction(ita_deg(patch[zone][::7]) if zf.size else 40.0, lk.depth_mm)
+    direct = 1.0 - cov.reshape(-1)[zf][:, None] * a[None, :]
+    diffuse = np.exp(-PATH_GAIN * halo.reshape(-1)[zf][:, None] * mu[None, :])
     factor = (1.0 - f) + f * direct * diffuse
     if lk.redness > 0:
-        red = cv2.GaussianBlur(halo, (0, 0), max(1.0, 0.6 * px_per_mm))[zy, zx]
+        red = cv2.GaussianBlur(halo, (0, 0), max(1.0, 0.6 * px_per_mm)).reshape(-1)[zf]
         red = np.clip(red * 4.0, 0.0, 1.0) * lk.redness
         factor = factor * (1.0 - red[:, None] * np.array([0.0, 0.5, 0.4], np.float32))
-    lin_z = _box_cached(("lin_z", pkey), zone, lambda: lin[zy, zx])
+    lin_z = _from(e, "lin", lambda: lin_full().reshape(-1, 3)[zf])
     if keep_specular:  # depends on the photo and the zone only
-        spec = _box_cached(("spec", pkey), zone, lambda: specular_part(lin, zone)[zy, zx])
+        spec = _from(e, "spec", lambda: specular_part(lin_full(), zone).reshape(-1)[zf])
     else:
-        spec = np.zeros(len(zy), np.float32)
+        spec = np.zeros(len(zf), np.float32)
     diff = lin_z - spec[:, None]
     new = diff * factor + spec[:, None]
-    lin_luma = _box_cached(("luma", pkey), zone, lambda: (lin @ _LUMA)[zy, zx])
+    lin_luma = _from(e, "luma", lambda: (lin_full() @ _LUMA).reshape(-1)[zf])
     if match_grain:
         sd = _cached(("noise", bbox), rgb, lambda: estimate_noise(patch, zone))
         if sd > 0:
             # darkening scales the photo's grain down; add back what was lost (luma grain)
             loss = np.sqrt(np.clip(1.0 - (new @ _LUMA / np.maximum(lin_luma, 1e-6)) ** 2, 0.0, 1.0))
             # the same draws as over the whole box, so a pixel's grain does not depend on the zone
-            n = np.random.default_rng(seed + 7).standard_normal(zone.shape).astype(np.float32)[zy, zx]
+            n = _from(e, ("grain", seed), lambda: np.random.default_rng(seed + 7).standard_normal(
+                zone.shape).astype(np.float32).reshape(-1)[zf])
             new_s = _linear_to_srgb_float(new) + (sd * loss * n)[:, None]
             new = srgb_to_linear(np.clip(np.rint(new_s), 0, 255).astype(np.uint8))
     if floor_rgb is not None:
@@ -609,10 +648,11 @@ def render_dots(rgb: np.ndarray, dots: Dots, zone_mask_box: np.ndarray, bbox: tu
         back = np.clip((yf - yn) / np.maximum(yo - yn, 1e-6), 0.0, 1.0)
         new = new + np.where(yo > yn, back, 0.0)[:, None] * (lin_z - new)
     new_u8 = linear_to_srgb_u8(new)
-    old_u8 = patch[zy, zx]
+    flat_out = out.reshape(-1, 3)
+    old_u8 = flat_out[e["of"]]
     touched = np.zeros(zone.shape, bool)
-    touched[zy, zx] = (new_u8[:, 0] != old_u8[:, 0]) | (new_u8[:, 1] != old_u8[:, 1]) | (new_u8[:, 2] != old_u8[:, 2])
-    out[zy + y0, zx + x0] = new_u8
+    touched.reshape(-1)[zf] = (new_u8[:, 0] != old_u8[:, 0]) | (new_u8[:, 1] != old_u8[:, 1]) | (new_u8[:, 2] != old_u8[:, 2])
+    flat_out[e["of"]] = new_u8
     return out, touched
 
 
