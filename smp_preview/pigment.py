@@ -615,7 +615,7 @@ def render_dots(rgb: np.ndarray, dots: Dots, zone_mask_box: np.ndarray, bbox: tu
     t = np.clip(parse_shade(shade), 1e-3, 1.0)
     mu = -np.log(t) * lk.absorb  # absorbance per pass, scaled by the look
     a = 1.0 - np.exp(-mu)
-    f = dermal_fraction(ita_deg(patch[zone][::7]) if zf.size else 40.0, lk.depth_mm)
+    f = dermal_fraction(_from(e, "ita", lambda: ita_deg(patch[zone][::7]) if zf.size else 40.0), lk.depth_mm)
     direct = 1.0 - cov.reshape(-1)[zf][:, None] * a[None, :]
     diffuse = np.exp(-PATH_GAIN * halo.reshape(-1)[zf][:, None] * mu[None, :])
     factor = (1.0 - f) + f * direct * diffuse
