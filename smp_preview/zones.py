@@ -17,6 +17,7 @@ itself so that the pigment stage gives it the reduced, uneven uptake of scar tis
 
 from __future__ import annotations
 
+import threading
 import weakref
 from dataclasses import dataclass
 
@@ -164,6 +165,7 @@ def design_hairline(analysis: HeadAnalysis, settings: Settings, *, skull: SkullO
 
 
 _NOISE_CACHE: dict = {}
+_NOISE_LOCK = threading.Lock()
 """The last few edge-noise fields by (generator state, shape, sigma): a slider that does not move
 the zone's box (density, shade, dot size) reuses the field instead of blurring it again."""
 
@@ -176,9 +178,10 @@ def _edge_noise(rng: np.random.Generator, shape: tuple[int, int], sigma: float) 
     if hit is None:
         noise = cv2.GaussianBlur(rng.random(shape, dtype=np.float32), (0, 0), sigma)
         noise = (noise - noise.mean()) / (noise.std() + 1e-6)
-        if len(_NOISE_CACHE) >= 3:
-            _NOISE_CACHE.pop(next(iter(_NOISE_CACHE)))
-        hit = _NOISE_CACHE[key] = (noise, rng.bit_generator.state)
+        with _NOISE_LOCK:  # batch renders in threads
+            if len(_NOISE_CACHE) >= 3:
+                _NOISE_CACHE.pop(next(iter(_NOISE_CACHE)), None)
+            hit = _NOISE_CACHE[key] = (noise, rng.bit_generator.state)
     rng.bit_generator.state = hit[1]
     return hit[0]
 
