@@ -46,6 +46,8 @@ BUDGET = {
 }
 
 
+WHOLE_SCALP_CM2 = 200.0
+
 # --------------------------------------------------------------------------------------------
 # The only place that calls the project. If a public signature changes, adapt it here.
 # --------------------------------------------------------------------------------------------
@@ -61,8 +63,19 @@ class Pipeline:
         self.models = get_models()
         self.models_load_ms = (time.perf_counter() - t) * 1e3
 
+    base: dict = {}
+    """Settings every call starts from (``--whole-scalp`` sets a scale and a low hairline)."""
+
     def settings(self, **kw):
-        return self.Settings(**kw)
+        return self.Settings(**{**self.base, **kw})
+
+    def whole_scalp(self, a, area_cm2: float = WHOLE_SCALP_CM2) -> None:
+        """Make later settings treat about ``area_cm2``: a low hairline and a scale (px/mm) that
+        makes the photo's zone that large (a whole scalp: ~16k dots at 80/cm²), same pixel box."""
+        self.base = {"hairline_height_mm": 60.0}
+        z = self.design(a, self.settings())
+        area = max(z.area_cm2(a.px_per_mm), 1e-3)
+        self.base["px_per_mm"] = float(a.px_per_mm * math.sqrt(area / area_cm2))
 
     def load(self, path):
         return self.photo.load_photo(path)
@@ -156,6 +169,8 @@ def worker(args) -> dict:
     path, fmt, n = Path(args.input), args.format, args.repeats
     tmp = Path(tempfile.mkdtemp(prefix="smp-bench-"))
     out = tmp / f"after.{fmt}"
+    if args.whole_scalp:
+        pl.whole_scalp(pl.analyse(pl.load(path)))
     st = pl.settings()
     res: dict = {"models_load_ms": pl.models_load_ms, "stages": {}, "analysis_parts": {}}
     T: dict[str, list] = {}
@@ -482,6 +497,8 @@ def main(argv=None) -> int:
     ap.add_argument("--format", choices=("png", "jpg"), default="png", help="output format of the preview")
     ap.add_argument("--dots-size", type=float, default=2.0, help="photo size (MP) for the dot-count scaling")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    ap.add_argument("--whole-scalp", action="store_true",
+                    help=f"treat about {WHOLE_SCALP_CM2:g} cm² (a whole scalp: low hairline, scale set to match)")
     ap.add_argument("--json", type=Path, default=None, help="also write all figures to this JSON file")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--memory-probe", action="store_true", help=argparse.SUPPRESS)
@@ -511,6 +528,7 @@ def main(argv=None) -> int:
                 out = d / f"{key}{mode[0]}.json"
                 cmd = [sys.executable, __file__, *mode, "--input", str(photo), "--out", str(out),
                        "--repeats", str(args.repeats), "--format", args.format]
+                cmd += ["--whole-scalp"] if args.whole_scalp else []
                 print(f"running {mp:g} MP {mode[0].lstrip('-')} ...", file=sys.stderr, flush=True)
                 r = subprocess.run(cmd, env=env)
                 if r.returncode != 0:

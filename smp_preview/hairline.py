@@ -373,7 +373,9 @@ def face_frame(face: FaceGeometry, shape: tuple[int, int], px_per_mm: float,
                box: tuple[int, int, int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(u, v)`` in mm of every pixel of ``box`` (y0, y1, x0, x1; default the whole image)."""
     y0, y1, x0, x1 = box if box is not None else (0, shape[0], 0, shape[1])
-    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    # the same operations per pixel as on full coordinate grids, on a row and a column broadcast
+    xs = np.arange(x0, x1, dtype=np.float32)[None, :]
+    ys = np.arange(y0, y1, dtype=np.float32)[:, None]
     g, up, r = face.glabella, face.up, face.right
     u = ((xs - g[0]) * r[0] + (ys - g[1]) * r[1]) / px_per_mm
     v = ((xs - g[0]) * up[0] + (ys - g[1]) * up[1]) / px_per_mm

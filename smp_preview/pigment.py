@@ -41,6 +41,7 @@ penetration depth by wavelength); Chardon et al., Int. J. Cosmet. Sci. 13 (1991)
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 
 import cv2
@@ -81,6 +82,10 @@ DEPOSIT_DEPTH_MM = 0.4
 PENETRATION_MM = np.array([1.6, 1.0, 0.75], np.float32)
 """Penetration depth of red, green and blue light into fair skin (order of magnitude from
 Anderson & Parrish 1981)."""
+BLUR_SPLIT_PX = 1.5
+"""From this photo blur (Gaussian sigma, px) on, the photo's blur of the dots is applied as one blur
+of the coverage field rather than within each dot's kernel (same result up to the kernel's form,
+several times faster on soft or upscaled photos)."""
 HALO_SIGMA_MM = DIFFUSION_SIGMA_MM  # former name, kept for callers
 HALO_GAIN = PATH_GAIN  # former name, kept for callers
 
@@ -102,13 +107,23 @@ _LIN_TO_SRGB = (np.where(_lut_lin <= 0.0031308, _lut_lin * 12.92, 1.055 * _lut_l
 (the steepest step, near black, is 0.05 of a level)."""
 
 
+_LIN_TO_SRGB_U8 = np.rint(_LIN_TO_SRGB).astype(np.uint8)
+
+
 def linear_to_srgb_u8(lin: np.ndarray) -> np.ndarray:
-    return np.rint(_linear_to_srgb_float(lin)).astype(np.uint8)
+    return _LIN_TO_SRGB_U8[_lut_index(lin)]
 
 
 def _linear_to_srgb_float(lin: np.ndarray) -> np.ndarray:
-    idx = (np.clip(lin, 0.0, 1.0) * _LUT_N + 0.5).astype(np.int32)
-    return _LIN_TO_SRGB[idx]
+    return _LIN_TO_SRGB[_lut_index(lin)]
+
+
+def _lut_index(lin: np.ndarray) -> np.ndarray:
+    """Table index of linear values: round(clip(lin, 0, 1) * N), in two passes over the data."""
+    t = np.multiply(lin, np.float32(_LUT_N), dtype=np.float32)
+    np.clip(t, 0.0, np.float32(_LUT_N), out=t)
+    t += np.float32(0.5)
+    return t.astype(np.int32)
 
 
 def parse_shade(shade: str) -> np.ndarray:
@@ -232,7 +247,8 @@ def specular_part(lin: np.ndarray, mask: np.ndarray) -> np.ndarray:
     s = (lin[..., 2] * C[0] - lin[..., 0] * C[2]) / (C[0] - C[2])
     s = cv2.GaussianBlur(s.astype(np.float32), (0, 0), 1.0)
     s = s - float(np.percentile(s[mask][::7], 75))
-    return np.clip(s, 0.0, lin.min(axis=2) * 0.95).astype(np.float32)
+    lo = np.minimum(np.minimum(lin[..., 0], lin[..., 1]), lin[..., 2])  # faster than min(axis=2)
+    return np.clip(s, 0.0, lo * 0.95).astype(np.float32)
 
 
 # --- looks --------------------------------------------------------------------------------------
@@ -374,17 +390,27 @@ def _splat_kernels(cov: np.ndarray, x: np.ndarray, y: np.ndarray, r: np.ndarray,
     oy, ox = [a.ravel().astype(np.float32) for a in np.meshgrid(off, off, indexing="ij")]
     m = len(ox)
     chunk = max(1, 4_000_000 // m)
-    flat = cov.ravel()
+    # Splat into a copy of ``cov`` padded by the kernel's reach: no bounds test per kernel pixel
+    # (pixels in the pad are dropped with it, as out-of-box pixels were), flat indices by addition.
+    P = half + 2
+    wp, hp = w + 2 * P, h + 2 * P
+    pad = np.zeros((hp, wp), np.float32)
+    pad[P:P + h, P:P + w] = cov
+    flat = pad.ravel()
+    koff = (oy.astype(np.int64) * wp + ox.astype(np.int64))[None, :]
     for s in range(0, len(x), chunk):
         sl = slice(s, s + chunk)
         cx, cy = x[sl], y[sl]
         bx, by = np.rint(cx), np.rint(cy)
-        px = bx[:, None] + ox[None, :]
-        py = by[:, None] + oy[None, :]
-        dx, dy = px - cx[:, None], py - cy[:, None]
+        # (b + o) - c rounds the same exact value as (b - c) + o (b - c is exact): same as before
+        dx = (bx - cx)[:, None] + ox[None, :]
+        dy = (by - cy)[:, None] + oy[None, :]
         nx, ny = radial[sl, 0:1], radial[sl, 1:2]
-        along = dx * nx + dy * ny
-        across = -dx * ny + dy * nx
+        along = dx * nx
+        along += dy * ny
+        across = dy * nx
+        across -= dx * ny
+        del dx, dy
         qq, rr, sg = q[sl, None], r[sl, None], sigma[sl, None]
         if gaussian:
             va = rr**2 + sg**2
@@ -393,17 +419,31 @@ def _splat_kernels(cov: np.ndarray, x: np.ndarray, y: np.ndarray, r: np.ndarray,
         else:
             # distance to the ellipse's edge in pixels: circle-space distance d, scaled by the
             # local pixels-per-circle-unit |p| / d (q along the radial direction, 1 across)
-            d = np.sqrt(across**2 + (along / qq) ** 2)
-            p = np.sqrt(across**2 + along**2)
+            a2 = across**2
+            d = np.sqrt(a2 + (along / qq) ** 2)
+            p = np.sqrt(a2 + along**2)
+            del a2, along, across
             edge = (d - rr) * np.where(d > 1e-6, p / np.maximum(d, 1e-6), 1.0)
+            del d, p
             # disc edge convolved with a Gaussian: 0.5 erfc(e / (sqrt 2 sigma)), in its logistic
             # form (one exp; within 0.01 of the normal CDF)
-            val = 1.0 / (1.0 + np.exp(np.clip(1.702 * edge / sg, -30.0, 30.0)))
+            edge *= 1.702
+            edge /= sg
+            np.clip(edge, -30.0, 30.0, out=edge)
+            np.exp(edge, out=edge)
+            edge += 1.0
+            val = np.divide(1.0, edge, out=edge)
         val /= val.sum(axis=1, keepdims=True) + 1e-12
         val *= amp[sl, None]
-        ix, iy = px.astype(np.int64), py.astype(np.int64)
-        ok = (ix >= 0) & (ix < w) & (iy >= 0) & (iy < h) & (val > 1e-6)
-        flat += np.bincount((iy * w + ix)[ok], weights=val[ok], minlength=h * w).astype(np.float32)
+        base = (by.astype(np.int64) + P) * wp + (bx.astype(np.int64) + P)
+        idx = base[:, None] + koff
+        ok = val > 1e-6
+        inside = (bx >= -P + half) & (bx < w + P - half) & (by >= -P + half) & (by < h + P - half)
+        if not inside.all():  # a kernel reaching past the pad (a dot far outside the box)
+            px, py = bx[:, None] + ox[None, :], by[:, None] + oy[None, :]
+            ok &= (px >= 0) & (px < w) & (py >= 0) & (py < h)
+        flat += np.bincount(idx[ok], weights=val[ok], minlength=hp * wp).astype(np.float32)
+    cov[:] = pad[P:P + h, P:P + w]
 
 
 @dataclass(frozen=True, eq=False)
@@ -441,13 +481,20 @@ def coverage_map(dots: Dots, bbox: tuple[int, int, int, int], px_per_mm: float, 
         q = np.ones(len(x), np.float32)
         radial = np.tile(np.array([[1.0, 0.0]], np.float32), (len(x), 1))
     soft_mm = max(SUBSURFACE_BLUR_MM + look.blur_mm, 0.0)
-    sigma = np.sqrt((soft_mm * px_per_mm) ** 2 + photo_blur_px**2 + 0.25**2 + (0.15 * r) ** 2)
+    # A soft photo (upscaled, out of focus: blur >= BLUR_SPLIT_PX) blurs every dot alike: that part
+    # is one Gaussian blur of the splatted coverage instead of a kernel several times wider per dot
+    # (the splat's cost grows with the kernel's area). Sharper photos keep the one-kernel form.
+    post = float(photo_blur_px) if photo_blur_px >= BLUR_SPLIT_PX else 0.0
+    pre_px = photo_blur_px if post == 0.0 else 0.0
+    sigma = np.sqrt((soft_mm * px_per_mm) ** 2 + pre_px**2 + 0.25**2 + (0.15 * r) ** 2)
     sigma = np.maximum(sigma, 0.5).astype(np.float32)
     # A foreshortened dot is narrower but keeps its integrated darkening: the zones give density per
     # image area, so pigment per image area (the tone at portrait scale) must not change with q.
     amp = (np.pi * r * r * strength).astype(np.float32)
     cov = z.copy()
     _splat_kernels(cov, x, y, r, q, radial, sigma, amp)
+    if post > 0.0:
+        cov = cv2.GaussianBlur(cov, (0, 0), post, borderType=cv2.BORDER_CONSTANT)
     halo = _diffuse(x, y, amp, q, radial, (h, w), DIFFUSION_SIGMA_MM * px_per_mm, photo_blur_px)
     return DotFields(np.clip(cov, 0.0, 1.0), halo)
 
@@ -468,8 +515,14 @@ def _diffuse(x: np.ndarray, y: np.ndarray, amp: np.ndarray, q: np.ndarray, radia
     tilted = q < 0.9
     if tilted.any():
         sd = np.full(int(tilted.sum()), sigma_px / f, np.float32)
-        _splat_kernels(acc, xc[tilted], yc[tilted], sd, q[tilted], radial[tilted],
-                       np.full_like(sd, max(blur_px / f, 0.5)), amp[tilted], gaussian=True)
+        sg = max(blur_px / f, 0.5)
+        if blur_px >= BLUR_SPLIT_PX:  # as in coverage_map: the photo's blur once, for all dots
+            _splat_kernels(acc, xc[tilted], yc[tilted], sd, q[tilted], radial[tilted],
+                           np.full_like(sd, 0.5), amp[tilted], gaussian=True)
+            acc = cv2.GaussianBlur(acc, (0, 0), float(np.sqrt(sg * sg - 0.25)), borderType=cv2.BORDER_CONSTANT)
+        else:
+            _splat_kernels(acc, xc[tilted], yc[tilted], sd, q[tilted], radial[tilted],
+                           np.full_like(sd, sg), amp[tilted], gaussian=True)
     flat = np.zeros((hc, wc), np.float32)
     keep = ~tilted
     xk, yk, ak = xc[keep], yc[keep], amp[keep]
@@ -499,6 +552,32 @@ def _cached(key, rgb: np.ndarray, compute):
             _CACHE.clear()
         _CACHE[k] = compute()
     return _CACHE[k]
+
+
+_BOX_CACHE: dict = {}
+_BOX_LOCK = threading.Lock()
+"""Per (photo box, zone): the zone's pixels gathered once (indices, linear colour, luma, specular
+part, grain draws) for the last two renders' boxes: a slider change re-renders the same box."""
+
+
+def _box_entry(patch: np.ndarray, zone: np.ndarray, bbox, width: int) -> dict:
+    """The cache entry of this box's content and zone (keyed by their full content)."""
+    k = (bbox, width, patch.shape, hash(patch.tobytes()), hash(np.packbits(zone).tobytes()))
+    with _BOX_LOCK:  # batch renders in threads
+        e = _BOX_CACHE.get(k)
+        if e is None:
+            if len(_BOX_CACHE) >= 2:
+                _BOX_CACHE.pop(next(iter(_BOX_CACHE)))
+            zf = np.flatnonzero(zone)
+            y0, _, x0, _ = bbox
+            e = _BOX_CACHE[k] = {"zf": zf, "of": (zf // zone.shape[1] + y0) * width + (zf % zone.shape[1] + x0)}
+    return e
+
+
+def _from(e: dict, key, compute):
+    if key not in e:
+        e[key] = compute()
+    return e[key]
 
 
 def render_dots(rgb: np.ndarray, dots: Dots, zone_mask_box: np.ndarray, bbox: tuple[int, int, int, int],
@@ -542,39 +621,58 @@ def render_dots(rgb: np.ndarray, dots: Dots, zone_mask_box: np.ndarray, bbox: tu
     fields = coverage_map(dots, bbox, px_per_mm, dot_size_mm, lk, scars, seed, session_darkening=session_darkening,
                           head_ellipse=head_ellipse, photo_blur_px=photo_blur_px)
     cov, halo = fields.cov, fields.halo
-    lin = srgb_to_linear(patch)
+    # Only the zone's pixels can change: every step below is per pixel, so it runs on the zone's
+    # pixels alone (gathered once per box and zone, kept while sliders move the dots).
+    e = _box_entry(patch, zone, bbox, rgb.shape[1])
+    zf = e["zf"]
+    lin_box = []  # the whole box in linear light, only computed when something below needs it
+
+    def lin_full():
+        if not lin_box:
+            lin_box.append(srgb_to_linear(patch))
+        return lin_box[0]
+
     t = np.clip(parse_shade(shade), 1e-3, 1.0)
     mu = -np.log(t) * lk.absorb  # absorbance per pass, scaled by the look
     a = 1.0 - np.exp(-mu)
-    f = dermal_fraction(ita_deg(patch[zone][::7]) if zone.any() else 40.0, lk.depth_mm)
-    direct = 1.0 - cov[..., None] * a[None, None, :]
-    diffuse = np.exp(-PATH_GAIN * halo[..., None] * mu[None, None, :])
+    f = dermal_fraction(_from(e, "ita", lambda: ita_deg(patch[zone][::7]) if zf.size else 40.0), lk.depth_mm)
+    direct = 1.0 - cov.reshape(-1)[zf][:, None] * a[None, :]
+    diffuse = np.exp(-PATH_GAIN * halo.reshape(-1)[zf][:, None] * mu[None, :])
     factor = (1.0 - f) + f * direct * diffuse
     if lk.redness > 0:
-        red = cv2.GaussianBlur(halo, (0, 0), max(1.0, 0.6 * px_per_mm))
+        red = cv2.GaussianBlur(halo, (0, 0), max(1.0, 0.6 * px_per_mm)).reshape(-1)[zf]
         red = np.clip(red * 4.0, 0.0, 1.0) * lk.redness
-        factor = factor * (1.0 - red[..., None] * np.array([0.0, 0.5, 0.4], np.float32))
-    spec = specular_part(lin, zone) if keep_specular else np.zeros(lin.shape[:2], np.float32)
-    diff = lin - spec[..., None]
-    new = diff * factor + spec[..., None]
+        factor = factor * (1.0 - red[:, None] * np.array([0.0, 0.5, 0.4], np.float32))
+    lin_z = _from(e, "lin", lambda: lin_full().reshape(-1, 3)[zf])
+    if keep_specular:  # depends on the photo and the zone only
+        spec = _from(e, "spec", lambda: specular_part(lin_full(), zone).reshape(-1)[zf])
+    else:
+        spec = np.zeros(len(zf), np.float32)
+    diff = lin_z - spec[:, None]
+    new = diff * factor + spec[:, None]
+    lin_luma = _from(e, "luma", lambda: (lin_full() @ _LUMA).reshape(-1)[zf])
     if match_grain:
         sd = _cached(("noise", bbox), rgb, lambda: estimate_noise(patch, zone))
         if sd > 0:
             # darkening scales the photo's grain down; add back what was lost (luma grain)
-            loss = np.sqrt(np.clip(1.0 - (new @ _LUMA / np.maximum(lin @ _LUMA, 1e-6)) ** 2, 0.0, 1.0))
-            n = np.random.default_rng(seed + 7).standard_normal(loss.shape).astype(np.float32)
-            new_s = _linear_to_srgb_float(new) + (sd * loss * n)[..., None]
+            loss = np.sqrt(np.clip(1.0 - (new @ _LUMA / np.maximum(lin_luma, 1e-6)) ** 2, 0.0, 1.0))
+            # the same draws as over the whole box, so a pixel's grain does not depend on the zone
+            n = _from(e, ("grain", seed), lambda: np.random.default_rng(seed + 7).standard_normal(
+                zone.shape).astype(np.float32).reshape(-1)[zf])
+            new_s = _linear_to_srgb_float(new) + (sd * loss * n)[:, None]
             new = srgb_to_linear(np.clip(np.rint(new_s), 0, 255).astype(np.uint8))
     if floor_rgb is not None:
         yf = float(np.asarray(floor_rgb, np.float32) @ _LUMA) * 1.01
-        yn, yo = new @ _LUMA, lin @ _LUMA
+        yn, yo = new @ _LUMA, lin_luma
         # move back toward the original just enough that no pixel falls below the floor
         back = np.clip((yf - yn) / np.maximum(yo - yn, 1e-6), 0.0, 1.0)
-        new = new + np.where(yo > yn, back, 0.0)[..., None] * (lin - new)
+        new = new + np.where(yo > yn, back, 0.0)[:, None] * (lin_z - new)
     new_u8 = linear_to_srgb_u8(new)
-    new_u8 = np.where(zone[..., None], new_u8, patch)
-    touched = np.any(new_u8 != patch, axis=2)
-    out[y0:y1, x0:x1] = new_u8
+    flat_out = out.reshape(-1, 3)
+    old_u8 = flat_out[e["of"]]
+    touched = np.zeros(zone.shape, bool)
+    touched.reshape(-1)[zf] = (new_u8[:, 0] != old_u8[:, 0]) | (new_u8[:, 1] != old_u8[:, 1]) | (new_u8[:, 2] != old_u8[:, 2])
+    flat_out[e["of"]] = new_u8
     return out, touched
 
 

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +51,10 @@ def achieved_density(dots: Dots, zones: Zones, px_per_mm: float) -> float:
     return float(full[iy, ix].sum()) / area_cm2
 
 
+_PER_ANALYSIS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""The skull ellipse and the darkest-hair floor of each analysed photo (they need full-size passes)."""
+
+
 def render(analysis: HeadAnalysis, settings: Settings, *, scars: np.ndarray | None = None) -> Preview:
     """Design, stipple and render one preview from a cached analysis (cheap: no models run)."""
     t = {}
@@ -69,14 +74,17 @@ def render(analysis: HeadAnalysis, settings: Settings, *, scars: np.ndarray | No
         from .shave import shaved_photo
 
         base = shaved_photo(analysis.rgb, analysis.labels, zones.shave, s)
+    geo = _PER_ANALYSIS.get(analysis)
+    if geo is None:  # no setting changes these: measure them once per analysed photo
+        geo = _PER_ANALYSIS[analysis] = {"ellipse": head_ellipse_of(analysis), "floor": floor_of(analysis)}
     after, touched = render_dots(base, dots, zones.mask, zones.bbox, s,
                                  dot_size_mm=settings.dot_size_mm, shade=settings.shade, look=settings.look,
                                  scars=zones.scars, seed=settings.seed,
                                  session_darkening=settings.session_darkening,
-                                 head_ellipse=head_ellipse_of(analysis), floor_rgb=floor_of(analysis))
+                                 head_ellipse=geo["ellipse"], floor_rgb=geo["floor"])
     t["pigment"] = (time.perf_counter() - t2) * 1e3
     t3 = time.perf_counter()
-    after, label_mask = add_label(after)
+    after, label_mask = add_label(after, inplace=True)  # render_dots returned a fresh copy
     changed = zones.full_mask(analysis.rgb.shape[:2]) | label_mask
     if zones.shave is not None:
         changed |= zones.shave.changed

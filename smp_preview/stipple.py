@@ -68,46 +68,62 @@ def poisson_disk(width: float, height: float, radius: float, rng: np.random.Gene
     if gw == 0 or gh == 0:
         return np.zeros((0, 2), np.float32)
     pad = 2
-    grid = np.full((gh + 2 * pad, gw + 2 * pad, 2), np.nan, np.float32)
+    W = gw + 2 * pad
+    # Separate x and y grids, addressed by flat index (NaN: empty cell).
+    gx = np.full((gh + 2 * pad) * W, np.nan, np.float32)
+    gy = np.full_like(gx, np.nan)
     if existing is not None and len(existing):
         ex = np.asarray(existing, np.float32)
         ci = np.clip((ex[:, 1] / cell).astype(np.int64), 0, gh - 1)
         cj = np.clip((ex[:, 0] / cell).astype(np.int64), 0, gw - 1)
-        grid[ci + pad, cj + pad] = ex
-    taken = ~np.isnan(grid[..., 0])
-    r2 = radius * radius
-    jj, ii = np.meshgrid(np.arange(gw), np.arange(gh))
+        fi = (ci + pad) * W + cj + pad
+        gx[fi], gy[fi] = ex[:, 0], ex[:, 1]
+    taken = ~np.isnan(gx)
+    r2 = np.float32(radius * radius)
     live = np.ones((gh, gw), bool)
     if allowed is not None:
         import cv2
 
         live = cv2.resize(allowed.astype(np.float32), (gw, gh), interpolation=cv2.INTER_AREA) > 0
         live = cv2.dilate(live.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    # The 5x5 neighbourhood without its 4 corners: a point in a corner cell is at least one whole
+    # cell (r / sqrt 2) away along both axes, so at least r away: it can never conflict.
     ndi, ndj = [a.ravel() for a in np.meshgrid(np.arange(-2, 3), np.arange(-2, 3), indexing="ij")]
+    corner = (np.abs(ndi) == 2) & (np.abs(ndj) == 2)
+    nb_off = (ndi * W + ndj)[~corner]
+    # The cells of each of the 9 phases, as grid coordinates and flat indices (fixed per call).
+    phases = []
+    for py in range(3):
+        for px in range(3):
+            jj, ii = np.meshgrid(np.arange(px, gw, 3), np.arange(py, gh, 3))
+            ii, jj = ii.ravel(), jj.ravel()
+            keep = live[ii, jj]
+            ii, jj = ii[keep], jj[keep]
+            phases.append((ii, jj, (ii + pad) * W + jj + pad))
+    cellf = np.float32(cell)
     for _ in range(rounds):
         added = 0
-        for py in range(3):
-            for px in range(3):
-                sel_i = ii[py::3, px::3].ravel()
-                sel_j = jj[py::3, px::3].ravel()
-                empty = np.isnan(grid[sel_i + pad, sel_j + pad, 0]) & live[sel_i, sel_j]
-                sel_i, sel_j = sel_i[empty], sel_j[empty]
-                if sel_i.size == 0:
-                    continue
-                cand = np.stack(
-                    [(sel_j + rng.random(sel_j.size)) * cell, (sel_i + rng.random(sel_i.size)) * cell], axis=1
-                ).astype(np.float32)
-                ok = (cand[:, 0] < width) & (cand[:, 1] < height)
-                # the 5x5 neighbourhood of every candidate at once: (n, 25, 2)
-                nb = grid[sel_i[:, None] + pad + ndi[None, :], sel_j[:, None] + pad + ndj[None, :]]
-                d2 = ((nb - cand[:, None, :]) ** 2).sum(axis=2)
-                ok &= ~(d2 < r2).any(axis=1)  # NaN compares False: empty cells never conflict
-                grid[sel_i[ok] + pad, sel_j[ok] + pad] = cand[ok]
-                added += int(ok.sum())
+        for sel_i, sel_j, flat in phases:
+            empty = np.isnan(gx[flat])
+            if not empty.any():
+                continue
+            sel_i, sel_j, flat = sel_i[empty], sel_j[empty], flat[empty]
+            n = sel_i.size
+            # same draws as before: x offsets for all, then y offsets for all
+            cx = ((sel_j + rng.random(n)) * cell).astype(np.float32)
+            cy = ((sel_i + rng.random(n)) * cell).astype(np.float32)
+            ok = (cx < width) & (cy < height)
+            idx = flat[:, None] + nb_off[None, :]  # the 21 neighbour cells of every candidate
+            dx = gx[idx] - cx[:, None]
+            dy = gy[idx] - cy[:, None]
+            d2 = dx * dx + dy * dy
+            ok &= ~(d2 < r2).any(axis=1)  # NaN compares False: empty cells never conflict
+            gx[flat[ok]], gy[flat[ok]] = cx[ok], cy[ok]
+            added += int(ok.sum())
         if added == 0:
             break
-    new = ~np.isnan(grid[..., 0]) & ~taken
-    return grid[new]
+    new = ~np.isnan(gx) & ~taken
+    return np.stack([gx[new], gy[new]], axis=1)
 
 
 def _local_density_per_cm2(pts_mm: np.ndarray, inside: np.ndarray, px_per_mm: float,

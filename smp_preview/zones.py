@@ -17,6 +17,7 @@ itself so that the pigment stage gives it the reduced, uneven uptake of scar tis
 
 from __future__ import annotations
 
+import threading
 import weakref
 from dataclasses import dataclass
 
@@ -163,14 +164,35 @@ def design_hairline(analysis: HeadAnalysis, settings: Settings, *, skull: SkullO
                              seed=settings.seed)
 
 
+_NOISE_CACHE: dict = {}
+_NOISE_LOCK = threading.Lock()
+"""The last few edge-noise fields by (generator state, shape, sigma): a slider that does not move
+the zone's box (density, shade, dot size) reuses the field instead of blurring it again."""
+
+
+def _edge_noise(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:
+    """Blurred uniform noise of ``shape`` normalised to mean 0, sd 1 (``rng`` advances as if drawn)."""
+    st = rng.bit_generator.state
+    key = (repr(st), tuple(shape), float(sigma))
+    hit = _NOISE_CACHE.get(key)
+    if hit is None:
+        noise = cv2.GaussianBlur(rng.random(shape, dtype=np.float32), (0, 0), sigma)
+        noise = (noise - noise.mean()) / (noise.std() + 1e-6)
+        with _NOISE_LOCK:  # batch renders in threads
+            if len(_NOISE_CACHE) >= 3:
+                _NOISE_CACHE.pop(next(iter(_NOISE_CACHE)), None)
+            hit = _NOISE_CACHE[key] = (noise, rng.bit_generator.state)
+    rng.bit_generator.state = hit[1]
+    return hit[0]
+
+
 def _edge_ramp(dist_mm: np.ndarray, style: str, px_per_mm: float, rng: np.random.Generator) -> np.ndarray:
     """Share of the target density (0-1) at ``dist_mm`` above the hairline (negative: ahead of it)."""
     band = STYLE_BAND_MM[style]
     if style == "soft":
         ramp = np.clip(dist_mm / band, 0, 1)
         # A broken edge: the ramp itself is uneven along the line, and single dots lead ahead.
-        noise = cv2.GaussianBlur(rng.random(dist_mm.shape, dtype=np.float32), (0, 0), max(1.0, 1.5 * px_per_mm))
-        noise = (noise - noise.mean()) / (noise.std() + 1e-6)
+        noise = _edge_noise(rng, dist_mm.shape, max(1.0, 1.5 * px_per_mm))
         ramp = np.clip(ramp * (1.0 + 0.35 * noise * (ramp < 1)), 0, 1)
         ahead = (dist_mm <= 0) & (dist_mm > -SOFT_LEAD_MM)
         lead = SOFT_LEAD_SHARE * np.clip(1.0 + 1.2 * noise, 0, 2.5) * (1.0 + dist_mm / SOFT_LEAD_MM)
@@ -235,13 +257,10 @@ def build_zones(analysis: HeadAnalysis, settings: Settings, scars: np.ndarray | 
     hairline_pts = np.zeros((0, 2))
     if hairline is not None:
         if face is not None:
-            u, v = face_frame(face, shape, s, (y0, y1, x0, x1))
             g, up, right = face.glabella, face.up, face.right
         else:
-            ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-            u, v = xs / s, -ys / s
             g, up, right = np.zeros(2), np.array([0.0, -1.0]), np.array([1.0, 0.0])
-        dist = v - hairline.image_height_mm(u)  # mm above the hairline in the image plane
+        dist = _hairline_distance(geo, analysis, hairline, (y0, y1, x0, x1))
         ramp = _edge_ramp(dist, settings.hairline_style, s, rng)
         if settings.mode == "hairline":
             ramp = ramp * (dist < HAIRLINE_ONLY_DEPTH_MM)
@@ -263,6 +282,29 @@ def build_zones(analysis: HeadAnalysis, settings: Settings, scars: np.ndarray | 
         scar_b = scars[box] & zone_b
     full = density >= target * 0.999
     return Zones(density, (y0, y1, x0, x1), full, scar_b, hairline_pts, plan, hairline, head, skull)
+
+
+def _hairline_distance(geo: dict, analysis: HeadAnalysis, hairline: Hairline, box) -> np.ndarray:
+    """mm above ``hairline`` in the image plane of every pixel of ``box``; the face frame of the box
+    and the last distance field are kept with the analysis (sliders that do not move the hairline
+    or the box reuse them). Callers must not modify the returned array."""
+    key = (box, hairline.u_mm.tobytes(), hairline.v_mm.tobytes())
+    last = geo.get("hairline_dist")
+    if last is not None and last[0] == key:
+        return last[1]
+    uv = geo.get("uv")
+    if uv is None or uv[0] != box:
+        y0, y1, x0, x1 = box
+        s = analysis.px_per_mm
+        if analysis.face is not None:
+            u, v = face_frame(analysis.face, analysis.labels.shape, s, box)
+        else:
+            ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+            u, v = xs / s, -ys / s
+        uv = geo["uv"] = (box, u, v)
+    dist = uv[2] - hairline.image_height_mm(uv[1])
+    geo["hairline_dist"] = (key, dist)
+    return dist
 
 
 THINNING_REACH_MM = 6.0
