@@ -12,7 +12,6 @@ import os
 from functools import cache
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -60,38 +59,13 @@ def load_or_error(data: bytes) -> Photo | PreviewError:
     return photo
 
 
-KNOWN_BUGS: list[str] = []
-"""Crashes already reported to the owner of the module (see `_known_bug`), met during this run."""
-
-
-def _known_bug(exc: BaseException) -> str | None:
-    """A crash already reported: ``analysis.py`` calls ``ndarray.ptp()`` (removed in NumPy 2) on the
-    head-without-a-face path; the analysis helper owns that module and rewrites that path."""
-    if isinstance(exc, AttributeError) and "ptp" in str(exc):
-        return "analysis.py: ndarray.ptp() (gone in NumPy 2) on the head-without-a-face path"
-    return None
-
-
 def pipeline_or_error(photo: Photo, models) -> Preview | PreviewError | None:
     try:
         p = preview_photo(photo, models=models)
     except PreviewError as exc:
         return exc
-    except Exception as exc:
-        bug = _known_bug(exc)
-        if bug is None:
-            raise
-        KNOWN_BUGS.append(bug)
-        return None
     assert p.after.shape == photo.rgb.shape and p.after.dtype == np.uint8
     return p
-
-
-def xfail_if_known_bugs_met() -> None:
-    if KNOWN_BUGS:
-        bugs = sorted(set(KNOWN_BUGS))
-        KNOWN_BUGS.clear()
-        pytest.xfail(f"known bug met (reported, not in this helper's modules): {'; '.join(bugs)}")
 
 
 # ---------------------------------------------------------------- the loader
@@ -187,7 +161,6 @@ def test_pipeline_on_random_images_gives_a_preview_or_a_documented_error(models)
             pipeline_or_error(got, models)
 
     run()
-    xfail_if_known_bugs_met()
 
 
 def test_pipeline_on_bit_flipped_photos_gives_a_preview_or_a_documented_error(models):
@@ -204,4 +177,3 @@ def test_pipeline_on_bit_flipped_photos_gives_a_preview_or_a_documented_error(mo
             pipeline_or_error(got, models)
 
     run()
-    xfail_if_known_bugs_met()

@@ -61,28 +61,11 @@ def outcomes(models) -> dict:
             got[case.name] = preview_photo(load_photo(case.data, name=case.name), models=models)
         except PreviewError as exc:
             got[case.name] = exc
-        except Exception as exc:
-            bug = _known_bug(exc)
-            if bug is None:
-                raise
-            got[case.name] = KnownBug(bug)
     return got
 
 
 def _matches(got, expected: type[PreviewError] | None) -> bool:
     return not isinstance(got, PreviewError) if expected is None else type(got) is expected
-
-
-class KnownBug(str):
-    """An outcome decided by a crash already reported to the owner of the module."""
-
-
-def _known_bug(exc: BaseException) -> str | None:
-    """``analysis.py`` calls ``ndarray.ptp()`` (gone in NumPy 2) on the head-without-a-face path; the
-    analysis helper owns that module and rewrites that path (see tests/test_fuzz.py)."""
-    if isinstance(exc, AttributeError) and "ptp" in str(exc):
-        return "known bug in analysis.py (ndarray.ptp, NumPy 2) on the head-without-a-face path"
-    return None
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.stage == "load"], ids=lambda c: c.name)
@@ -113,8 +96,6 @@ def test_loader_gives_the_documented_outcome(case):
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_api_gives_the_documented_outcome(case, outcomes):
     got = outcomes[case.name]
-    if isinstance(got, KnownBug):
-        pytest.xfail(got)
     expected = _expected_error(case)
     if case.pending and not _matches(got, expected):
         pytest.xfail(f"{case.what}: waits for {case.pending}; today: {got}")
@@ -136,10 +117,6 @@ def test_cli_gives_the_documented_outcome(case, corpus_dir, outcomes, tmp_path, 
     err = capsys.readouterr().err
     assert "Traceback" not in err
     expected = outcomes[case.name]
-    if isinstance(expected, KnownBug):
-        assert code == 1 and len(err.strip().splitlines()) == 1 and "internal error" in err, err
-        assert not out.exists() and not report.exists()
-        pytest.xfail(expected)
     if case.pending and not _matches(expected, _expected_error(case)):
         pytest.xfail(f"{case.what}: waits for {case.pending}")
     if case.expect == "ok":

@@ -323,7 +323,7 @@ def build_corpus() -> list[Case]:
     bald = np.asarray(Image.open(SAMPLES / "bald_S001224.jpg").convert("RGB"))
     add(Case("scalp_only.png", _save(Image.fromarray(np.ascontiguousarray(bald[:150])), "PNG"), "ok",
              "top of a bald head, face cut off at the brows: a head without a visible face is not an error",
-             stage="analysis", pending="head analysis without a face (issue 3, the analysis helper's branch)"))
+             stage="analysis"))
     add(Case("two_faces.jpg", _save(Image.fromarray(np.hstack([bald, bald])), "JPEG", quality=92), "SeveralFaces",
              "a portrait tiled twice side by side", stage="analysis"))
     return cases
