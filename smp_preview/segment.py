@@ -794,6 +794,14 @@ def _against_local_scalp(scores: np.ndarray, lab: np.ndarray, s: float, person: 
     return out
 
 
+def _local_mean(img: np.ndarray, mask: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian-weighted mean colour of the ``mask`` pixels around each pixel, and the weight."""
+    m = mask.astype(np.float32)
+    wsum = cv2.GaussianBlur(m, (0, 0), sigma)
+    mean = cv2.GaussianBlur(img * m[..., None], (0, 0), sigma) / np.maximum(wsum, 1e-4)[..., None]
+    return mean, wsum
+
+
 def _explain_blends(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarray:
     """Silhouette pixels that are a mix of the nearby skin and background are not hair.
 
@@ -807,17 +815,11 @@ def _explain_blends(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarra
     sig = max(1.5, 3.0 * s)
     lin = _srgb_to_linear(work.astype(np.float32) / 255.0).astype(np.float32)
 
-    def local_mean(mask):
-        m = mask.astype(np.float32)
-        wsum = cv2.GaussianBlur(m, (0, 0), sig)
-        mean = cv2.GaussianBlur(lin * m[..., None], (0, 0), sig) / np.maximum(wsum, 1e-4)[..., None]
-        return mean, wsum
-
     # skin colour from skin pixels a little inside, not the boundary pixels themselves
     skin_in = cv2.erode((cls == _CLS_SKIN).astype(np.uint8), np.ones((3, 3), np.uint8),
                         iterations=max(1, round(1.0 * s)))
-    S, ws = local_mean(skin_in)
-    B, wb = local_mean(cls == _CLS_BG)
+    S, ws = _local_mean(lin, skin_in, sig)
+    B, wb = _local_mean(lin, cls == _CLS_BG, sig)
     d = S - B
     dd = np.maximum(_sum3(d * d), 1e-6)
     alpha = np.clip(_sum3((lin - B) * d) / dd, 0.0, 1.0)
@@ -844,16 +846,10 @@ def _explain_spill(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarray
     sig = max(1.5, 3.0 * s)
     img = work.astype(np.float32) / 255.0
 
-    def local_mean(mask):
-        m = mask.astype(np.float32)
-        wsum = cv2.GaussianBlur(m, (0, 0), sig)
-        mean = cv2.GaussianBlur(img * m[..., None], (0, 0), sig) / np.maximum(wsum, 1e-4)[..., None]
-        return mean, wsum
-
     skin_in = cv2.erode((cls == _CLS_SKIN).astype(np.uint8), np.ones((3, 3), np.uint8),
                         iterations=max(1, round(1.5 * s)))
-    S, ws = local_mean(skin_in)
-    B, wb = local_mean(cls == _CLS_BG)
+    S, ws = _local_mean(img, skin_in, sig)
+    B, wb = _local_mean(img, cls == _CLS_BG, sig)
     ss, bb, sb = _sum3(S * S), _sum3(B * B), _sum3(S * B)
     sc, bc = _sum3(S * img), _sum3(B * img)
     det = ss * bb - sb * sb
