@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import re
 import threading
+import weakref
 from dataclasses import dataclass
 
 import cv2
@@ -544,14 +545,26 @@ def _diffuse(x: np.ndarray, y: np.ndarray, amp: np.ndarray, q: np.ndarray, radia
 _CACHE: dict = {}
 
 
+_CACHE_LOCK = threading.Lock()
+
+
 def _cached(key, rgb: np.ndarray, compute):
-    """Per-photo measurements (blur, grain) survive slider changes: keyed by the photo's buffer."""
-    k = (key, rgb.__array_interface__["data"][0], rgb.shape, hash(rgb[::97, ::89].tobytes()))
-    if k not in _CACHE:
+    """Per-photo measurements (blur, grain) survive slider changes: keyed by the photo array itself.
+
+    The entry holds a weak reference to the array and counts only while it is the very same
+    object: a new photo that happens to reuse the freed buffer's address never sees a stale value.
+    """
+    k = (key, id(rgb))
+    with _CACHE_LOCK:
+        hit = _CACHE.get(k)
+    if hit is not None and hit[0]() is rgb:
+        return hit[1]
+    value = compute()
+    with _CACHE_LOCK:
         if len(_CACHE) > 16:
             _CACHE.clear()
-        _CACHE[k] = compute()
-    return _CACHE[k]
+        _CACHE[k] = (weakref.ref(rgb), value)
+    return value
 
 
 _BOX_CACHE: dict = {}
@@ -652,7 +665,7 @@ def render_dots(rgb: np.ndarray, dots: Dots, zone_mask_box: np.ndarray, bbox: tu
     new = diff * factor + spec[:, None]
     lin_luma = _from(e, "luma", lambda: (lin_full() @ _LUMA).reshape(-1)[zf])
     if match_grain:
-        sd = _cached(("noise", bbox), rgb, lambda: estimate_noise(patch, zone))
+        sd = _cached(("noise", bbox, hash(np.packbits(zone).tobytes())), rgb, lambda: estimate_noise(patch, zone))
         if sd > 0:
             # darkening scales the photo's grain down; add back what was lost (luma grain)
             loss = np.sqrt(np.clip(1.0 - (new @ _LUMA / np.maximum(lin_luma, 1e-6)) ** 2, 0.0, 1.0))
