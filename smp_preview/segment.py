@@ -271,32 +271,6 @@ def _grabcut_skin(work: np.ndarray, gc: np.ndarray, max_side: int, iters: int = 
     return fg
 
 
-def _guided_upsample(guide_full: np.ndarray, guide_low: np.ndarray, src_low: np.ndarray, *,
-                     radius: int, eps: float) -> np.ndarray:
-    """Fast guided filter (He & Sun 2015): the linear coefficients are fitted on the reduced
-    image and applied to the full-resolution guide, so edges follow the photo at full size.
-
-    ``src_low`` is (h, w, C) on the reduced image; returns (H, W, C) float32.
-    """
-    I = guide_low.astype(np.float32)
-    k = (2 * radius + 1, 2 * radius + 1)
-    mean_I = cv2.boxFilter(I, -1, k)
-    var_I = cv2.boxFilter(I * I, -1, k) - mean_I * mean_I
-    p = src_low.astype(np.float32)
-    mean_p = cv2.boxFilter(p, -1, k)
-    cov = cv2.boxFilter(p * I[..., None], -1, k) - mean_p * mean_I[..., None]
-    a = cov / (var_I + eps)[..., None]
-    b = mean_p - a * mean_I[..., None]
-    a = cv2.boxFilter(a, -1, k)
-    b = cv2.boxFilter(b, -1, k)
-    H, W = guide_full.shape[:2]
-    a_up = cv2.resize(a, (W, H), interpolation=cv2.INTER_LINEAR)
-    b_up = cv2.resize(b, (W, H), interpolation=cv2.INTER_LINEAR)
-    if a_up.ndim == 2:
-        a_up, b_up = a_up[..., None], b_up[..., None]
-    return a_up * guide_full.astype(np.float32)[..., None] + b_up
-
-
 def _guided_coefficients(guide_low: np.ndarray, src_low: np.ndarray, *, radius: int,
                          eps: float) -> tuple[np.ndarray, np.ndarray]:
     """The guided filter's smoothed linear coefficients (a, b), (h, w, C) each, on the reduced image."""
@@ -327,7 +301,9 @@ def _upsample_coefficients(guide_full: np.ndarray, a: np.ndarray, b: np.ndarray)
 
 def _guided_upsample_argmax(guide_full: np.ndarray, guide_low: np.ndarray, src_low: np.ndarray, *,
                             radius: int, eps: float) -> np.ndarray:
-    """``_argmax_channels(_guided_upsample(...))`` (uint8, H x W) without the full-size score stack.
+    """Fast guided filter (He & Sun 2015) fitted on the reduced image, applied to the full-size
+    guide, then the winning class: ``_argmax_channels(_upsample_coefficients(...))`` (uint8, H x W)
+    without the full-size score stack.
 
     The upsampled score of class k at a pixel is ``a_k * I + b_k`` with (a, b) interpolated
     bilinearly from the reduced image's nodes and I in 0-255. Where one class c beats every
