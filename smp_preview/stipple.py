@@ -100,7 +100,6 @@ def poisson_disk(width: float, height: float, radius: float, rng: np.random.Gene
             keep = live[ii, jj]
             ii, jj = ii[keep], jj[keep]
             phases.append((ii, jj, (ii + pad) * W + jj + pad))
-    cellf = np.float32(cell)
     for _ in range(rounds):
         added = 0
         for sel_i, sel_j, flat in phases:
