@@ -163,9 +163,7 @@ def scar_and_hairline_drawing(analysis: HeadAnalysis, values: dict):
                     height=small.shape[0], width=small.shape[1], drawing_mode="point", point_display_radius=5,
                     key=f"hairline_canvas_{photo_id}")
                 points = ui.points_from_drawing(line_drawing.json_data, scale)
-                if points and not ui.supports_hairline_points():
-                    st.info("Drawn hairlines come with the hairline-design update; the template is used for now.")
-                elif len(points) >= 3:
+                if len(points) >= 3:
                     if st.checkbox("Use these points as the hairline", value=True, key="use_drawn_hairline"):
                         values["hairline_points"] = tuple(points)
                 elif points:

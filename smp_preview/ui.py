@@ -59,7 +59,7 @@ AFTERCARE = (
 )
 
 
-# --- optional features other parts of the pipeline may provide -----------------------------
+# --- settings and the pipeline's suggestions ------------------------------------------------
 
 def optional(module: str, name: str):
     """``module.name`` if that module defines it, else None (a feature not there yet)."""
@@ -73,11 +73,6 @@ def settings_fields() -> set[str]:
     return {f.name for f in fields(Settings)}
 
 
-def supports_hairline_points() -> bool:
-    """True when `Settings` takes a custom hairline drawn through points (``hairline_points``)."""
-    return "hairline_points" in settings_fields()
-
-
 def make_settings(**values) -> Settings:
     """`Settings` from the app's values, leaving out fields this version does not have."""
     known = settings_fields()
@@ -85,51 +80,24 @@ def make_settings(**values) -> Settings:
 
 
 def suggest_shade(analysis) -> tuple[str | None, str]:
-    """The pipeline's shade suggestion for this client: (shade name or None, reason).
+    """`pigment.suggest_shade` for this client: (shade name, reason), or (None, "") if it fails."""
+    from .pigment import suggest_shade as suggest
 
-    Uses ``pigment.suggest_shade(analysis)`` when present; it may return a name, a
-    (name, reason) pair, or an object with ``shade`` and ``reason``.
-    """
-    fn = optional("smp_preview.pigment", "suggest_shade")
-    if fn is None:
-        return None, ""
     try:
-        out = fn(analysis)
+        shade, reason = suggest(analysis)
     except Exception:  # noqa: BLE001 - a suggestion must never break the consultation
         return None, ""
-    reason = ""
-    if isinstance(out, tuple):
-        out, reason = out[0], (out[1] if len(out) > 1 else "")
-    elif hasattr(out, "shade"):
-        out, reason = out.shade, getattr(out, "reason", "")
-    return (str(out) if out else None), str(reason or "")
-
-
-SCAR_SUGGESTERS = (("smp_preview.scars", "suggest_scars"), ("smp_preview.zones", "suggest_scars"),
-                   ("smp_preview.segment", "suggest_scars"))
+    return (str(shade) if shade else None), str(reason or "")
 
 
 def suggest_scars(analysis) -> list[np.ndarray]:
-    """Likely scars the pipeline suggests, as full-size boolean masks (one per scar).
+    """`zones.suggest_scars` as full-size boolean masks (one per scar), or none if it fails."""
+    from .zones import suggest_scars as suggest
 
-    Uses ``suggest_scars(analysis)`` from the first module that has it; it may return one mask
-    (split into connected parts here), a list of masks, or objects with a ``mask``.
-    """
-    for module, name in SCAR_SUGGESTERS:
-        fn = optional(module, name)
-        if fn is None:
-            continue
-        try:
-            out = fn(analysis)
-        except Exception:  # noqa: BLE001 - a suggestion must never break the consultation
-            return []
-        if out is None:
-            return []
-        if isinstance(out, np.ndarray):
-            n, lab = cv2.connectedComponents(out.astype(np.uint8))
-            return [lab == i for i in range(1, n)]
-        return [np.asarray(getattr(o, "mask", o), bool) for o in out]
-    return []
+    try:
+        return [np.asarray(c.mask, bool) for c in suggest(analysis)]
+    except Exception:  # noqa: BLE001 - a suggestion must never break the consultation
+        return []
 
 
 # --- numbers beside the picture ---------------------------------------------------------------
