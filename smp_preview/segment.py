@@ -87,6 +87,7 @@ _HAIR_C = 0.65  # ... i.e. keeps under this share of the local scalp's chroma (n
 _HAIR_L = 10.0  # ... or is this much darker (L)
 _GLINT_MM2 = 100.0  # skin patches up to this area enclosed by hair on the skull become hair
 _BEARD_TEXTURE = 3.0  # extra weight of texture (fibrous against smooth) in the beard zone
+_BLEND_RESID = 0.15  # a silhouette pixel this close to a skin/backdrop blend is one
 _NO_HAIR_LL = 1.0  # log-density bonus of the broad "not skin" model used when bald
 
 
@@ -800,12 +801,18 @@ def _explain_blends(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarra
     dd = np.maximum(_sum3(d * d), 1e-6)
     alpha = np.clip(_sum3((lin - B) * d) / dd, 0.0, 1.0)
     resid = np.sqrt(_sum3((lin - B - alpha[..., None] * d) ** 2) / dd)
-    cand = (cls == _CLS_HAIR) & (ws > 0.02) & (wb > 0.02) & (resid < 0.15)
+    cand = ((cls == _CLS_HAIR) | (cls == _CLS_OTHER)) & (ws > 0.02) & (wb > 0.02) & (resid < 0.15)
     out = scores.copy()
     strength = np.where(cand, 8.0 * (1.0 - resid / 0.15), 0.0).astype(np.float32)
     out[..., _CLS_HAIR] -= strength
+    out[..., _CLS_OTHER] -= strength
     out[..., _CLS_SKIN] += strength * (alpha > 0.5)
     out[..., _CLS_BG] += strength * (alpha <= 0.5)
+    # a close fit is decisive: the pixel is the blend, whatever the colour models said
+    close = cand & (resid < _BLEND_RESID)
+    top = out.max(axis=2) + 1.0
+    out[..., _CLS_SKIN] = np.where(close & (alpha > 0.5), top, out[..., _CLS_SKIN])
+    out[..., _CLS_BG] = np.where(close & (alpha <= 0.5), top, out[..., _CLS_BG])
     return out
 
 
