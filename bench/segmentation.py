@@ -93,6 +93,7 @@ def score(photos_dir: Path, out_dir: Path | None, only: list[str] | None) -> dic
         names = [n for n in names if n in only]
     pooled = np.zeros((4, 4), np.int64)
     rows = []
+    confs = {}
     times = []
     for name in names:
         photo_path = next((photos_dir / "photos").glob(f"{name}.*"))
@@ -105,6 +106,7 @@ def score(photos_dir: Path, out_dir: Path | None, only: list[str] | None) -> dic
         conf = confusion(to_classes(pred), to_classes(truth))
         pooled += conf
         rows.append((name, ious(conf), np.trace(conf) / conf.sum()))
+        confs[name] = conf
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
             cv2.imwrite(str(out_dir / f"{name}.png"), cv2.cvtColor(overlay(photo.rgb, pred, truth), cv2.COLOR_RGB2BGR))
@@ -119,7 +121,7 @@ def score(photos_dir: Path, out_dir: Path | None, only: list[str] | None) -> dic
           + f" {np.mean([r[2] for r in rows]):8.4f}")
     print(f"{len(rows)} photos; analysis median {statistics.median(times):.0f} ms per photo "
           f"(photos of {photo.rgb.shape[1]}x{photo.rgb.shape[0]} px)")
-    return {"pooled": pooled_iou, "rows": rows}
+    return {"pooled": pooled_iou, "rows": rows, "confusion": pooled, "per_photo_confusion": confs}
 
 
 def timing(runs: int) -> None:

@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from .face import CHIN, FACE_OVAL, FaceGeometry
+from .face import BROW_LEFT, BROW_RIGHT, CHIN, FACE_OVAL, FaceGeometry
 
 BACKGROUND, SKIN, SCALP, HAIR, OTHER = 0, 1, 2, 3, 4
 LABEL_NAMES = {BACKGROUND: "background", SKIN: "other skin", SCALP: "scalp skin", HAIR: "head hair", OTHER: "other"}
@@ -73,6 +73,11 @@ _MORE_PIGMENT = 3.0  # a chroma above the face skin's counts this many times les
 _SPILL_X = 0.6  # least skin share of a silhouette pixel explained as darkened skin plus backdrop
 _SPILL_Y = 0.2
 _SPILL_MM = 4.0
+_SPILL_SIGMA_MM = 3.0
+_SPILL_WS = 0.02
+_SPILL_RESID = 0.06
+_SPILL_HAIR_IN_MM = 2.0  # hair this far inside the hair region gives the hair colour
+_SPILL_HAIR_MARGIN = 1.5  # skin must fit this many times better than hair
 _SHADOW_CHROMA = 1.0  # exponent of the chroma falloff of skin in shadow (0: none)
 _BEARD_DARK = 0.6  # beard candidates are darker than this share of the face skin's lightness
 _BEARD_BONUS = 2.5  # and then beat the skin by this much (log-odds)
@@ -88,6 +93,16 @@ _HAIR_L = 10.0  # ... or is this much darker (L)
 _GLINT_MM2 = 100.0  # skin patches up to this area enclosed by hair on the skull become hair
 _BEARD_TEXTURE = 3.0  # extra weight of texture (fibrous against smooth) in the beard zone
 _BLEND_RESID = 0.15  # a silhouette pixel this close to a skin/backdrop blend is one
+_TEMPLE_MARGIN_MM = 10.0  # the face outline this far beside the outer eye corners is temple
+_TEMPLE_LOW_MM = 0.0  # ... down to this height (mm from the glabella, about ear level)
+_TEX_WEIGHT = 3.0  # weight of the texture ratio (log) in the hair score
+_TEX_OFFSET = 0.5  # added to both textures (L units): noise floor of the ratio
+_TEX_CLIP = 1.5  # the log ratio is clipped to +-this
+_RIM_HAIR_MM = 2.5  # hair along the silhouette thinner than twice this is a skin/backdrop blend
+_RIM_BAND_MM = 4.5  # hair patches along the silhouette thinner than twice this are judged as a whole
+_RIM_SMOOTH = 1.0  # ... skin when smoother than this share of the face skin's texture
+_RIM_CHROMA = 1.1  # ... or more saturated than this share of the skin beside them
+_FOREHEAD_SURE_MM = 20.0  # inside the face outline up to this height (mm above the glabella) is sure skin
 _NO_HAIR_LL = 1.0  # log-density bonus of the broad "not skin" model used when bald
 
 
@@ -495,6 +510,11 @@ def _glasses_mask(lab, skin_ll, frame: _Frame, lm, shape) -> np.ndarray:
     return out
 
 
+def _clip_pt(p, shape) -> tuple[int, int]:
+    """(row, col) index of point ``p`` = (x, y), clipped into an image of ``shape``."""
+    return (int(np.clip(round(float(p[1])), 0, shape[0] - 1)), int(np.clip(round(float(p[0])), 0, shape[1] - 1)))
+
+
 def _ellipse_mask(shape, c, ax, ay) -> np.ndarray:
     m = np.zeros(shape, np.uint8)
     cv2.ellipse(m, (round(c[0]), round(c[1])), (int(max(1, ax)), int(max(1, ay))), 0, 0, 360, 1, -1)
@@ -712,7 +732,7 @@ def _drop_rim_hair(labels: np.ndarray, px_per_mm: float) -> np.ndarray:
     if rows.size == 0:
         return labels
     cols = np.flatnonzero(hair_all[rows[0]:rows[-1] + 1].any(axis=0))
-    disc = _Disc(max(1, round(2.5 * px_per_mm)))
+    disc = _Disc(max(1, round(_RIM_HAIR_MM * px_per_mm)))
     H, W = labels.shape
     m = disc.r + 2  # every pixel within the disc of a hair pixel lies in the box
     y0, y1 = max(0, rows[0] - m), min(H, rows[-1] + 1 + m)
@@ -816,23 +836,8 @@ def _explain_blends(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarra
     return out
 
 
-def _explain_spill(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarray:
-    """Silhouette pixels that are the nearby skin, darkened, plus backdrop light, are skin.
-
-    At the outline of a head the skin turns away from the light (it darkens) and picks up light
-    from the backdrop. A pixel explained as ``x * S + y * B`` (least squares, local skin colour S
-    and background colour B) with ``x >= _SPILL_X`` (not much darker than the skin beside it),
-    ``0 <= y <= 0.45`` and a small residual is skin. Dark hair needs a small ``x``; grey or white
-    hair leaves a large residual.
-    """
-    cls = _argmax_channels(scores)
-    sig = max(1.5, 3.0 * s)
-    img = work.astype(np.float32) / 255.0
-
-    skin_in = cv2.erode((cls == _CLS_SKIN).astype(np.uint8), np.ones((3, 3), np.uint8),
-                        iterations=max(1, round(1.5 * s)))
-    S, ws = _local_mean(img, skin_in, sig)
-    B, wb = _local_mean(img, cls == _CLS_BG, sig)
+def _fit_two(img: np.ndarray, S: np.ndarray, B: np.ndarray):
+    """Least squares ``img ~ x * S + y * B`` per pixel: (x, y, relative residual, solvable)."""
     ss, bb, sb = _sum3(S * S), _sum3(B * B), _sum3(S * B)
     sc, bc = _sum3(S * img), _sum3(B * img)
     det = ss * bb - sb * sb
@@ -842,10 +847,42 @@ def _explain_spill(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarray
     y = (ss * bc - sb * sc) / det
     fit = x[..., None] * S + y[..., None] * B
     resid = np.sqrt(_sum3((img - fit) ** 2)) / np.maximum(np.sqrt(_sum3(img * img)), 1e-3)
+    return x, y, np.where(ok, resid, np.inf), ok
+
+
+def _explain_spill(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarray:
+    """Silhouette pixels that are the nearby skin, darkened, plus backdrop light, are skin.
+
+    At the outline of a head the skin turns away from the light (it darkens) and picks up light
+    from the backdrop. A pixel explained as ``x * S + y * B`` (least squares, local skin colour S
+    and background colour B) with ``x >= _SPILL_X`` (not much darker than the skin beside it),
+    ``0 <= y <= _SPILL_Y`` and a small residual is skin, unless the hair beside it, under the
+    same backdrop light (``x' * H + y' * B``), explains it as well: hair at the outline picks up
+    the backdrop's light too, so the test is which of the two bases fits, not whether one does.
+    """
+    cls = _argmax_channels(scores)
+    sig = max(1.5, _SPILL_SIGMA_MM * s)
+    img = work.astype(np.float32) / 255.0
+
+    skin_in = cv2.erode((cls == _CLS_SKIN).astype(np.uint8), np.ones((3, 3), np.uint8),
+                        iterations=max(1, round(1.5 * s)))
+    S, ws = _local_mean(img, skin_in, sig)
+    B, wb = _local_mean(img, cls == _CLS_BG, sig)
+    x, y, resid, ok = _fit_two(img, S, B)
+    # the hair's own colour: hair pixels away from the outline, locally (wide) or over the head
+    hair_in = cv2.erode((cls == _CLS_HAIR).astype(np.uint8), np.ones((3, 3), np.uint8),
+                        iterations=max(1, round(_SPILL_HAIR_IN_MM * s))).astype(bool)
+    if hair_in.sum() >= 10:
+        Hc, wh = _local_mean(img, hair_in, max(3.0, 10.0 * s))
+        glob = np.median(img[hair_in], axis=0)
+        Hc = np.where((wh > 1e-3)[..., None], Hc, glob)
+        _, _, resid_h, _ = _fit_two(img, Hc.astype(np.float32), B)
+        hair_fits = resid_h * _SPILL_HAIR_MARGIN <= resid
+    else:
+        hair_fits = np.zeros(cls.shape, bool)
     near_bg = cv2.distanceTransform((cls != _CLS_BG).astype(np.uint8), cv2.DIST_L2, 3) < _SPILL_MM * s
-    cand = (ok & near_bg & (cls == _CLS_HAIR) & (ws > 0.02) & (wb > 0.02) & (x >= _SPILL_X) & (y >= -0.02)
-            & (y <= _SPILL_Y)
-            & (resid < 0.06))
+    cand = (ok & near_bg & (cls == _CLS_HAIR) & (ws > _SPILL_WS) & (wb > 0.02) & (x >= _SPILL_X) & (y >= -0.02)
+            & (y <= _SPILL_Y) & (resid < _SPILL_RESID) & ~hair_fits)
     out = scores.copy()
     out[..., _CLS_HAIR] -= np.where(cand, 8.0, 0.0).astype(np.float32)
     out[..., _CLS_SKIN] += np.where(cand, 8.0, 0.0).astype(np.float32)
@@ -886,6 +923,55 @@ def _islands(scores: np.ndarray, s: float, src: int, dst: int, max_area_mm2: flo
                 out = scores.copy()
             sub = out[y0:y1, x0:x1]
             sub[sel, dst] = sub[sel, src] + 1.0
+    return out
+
+
+def _smooth_rim_hair(scores: np.ndarray, lab: np.ndarray, tex: np.ndarray, tex_skin: float, s: float,
+                     zone: np.ndarray) -> np.ndarray:
+    """Thin 'hair' along the silhouette that is smoother than the face skin is shaded skin.
+
+    The edge of a bald head turns away from the light and picks up the backdrop's colour, so
+    the colour models call a band of it hair; but hair, even close-cropped or white, is fibrous
+    and never smoother than the face's own skin. Each thin hair patch next to the background
+    (one that does not survive an opening by a disc of ``_RIM_BAND_MM``) is judged as a whole:
+    its median texture against the face skin's, and its chroma against the skin beside it
+    (hair is greyer than the scalp it grows on; a patch more saturated than that skin is the
+    skin itself, e.g. a shaded ear rim).
+    """
+    cls = _argmax_channels(scores)
+    hair = ((cls == _CLS_HAIR) & zone).astype(np.uint8)
+    if not hair.any():
+        return scores
+    r = max(1, round(_RIM_BAND_MM * s))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    thick = cv2.dilate(cv2.erode(hair, disc), disc).astype(bool)
+    near_bg = cv2.dilate((cls == _CLS_BG).astype(np.uint8), np.ones((3, 3), np.uint8), iterations=r).astype(bool)
+    thin = hair.astype(bool) & ~thick
+    n, comp = cv2.connectedComponents(thin.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return scores
+    # texture within the head as now outlined: the person segmenter's looser outline would
+    # count the step to the backdrop as texture
+    tex = _texture(lab, 0.8, cls != _CLS_BG)
+    skin_in = cv2.erode((cls == _CLS_SKIN).astype(np.uint8), np.ones((3, 3), np.uint8), iterations=max(1, round(1.5 * s)))
+    loc, w = _local_mean(lab, skin_in, max(2.0, 6.0 * s))
+    C = np.hypot(lab[..., 1], lab[..., 2])
+    C_loc = np.hypot(loc[..., 1], loc[..., 2])
+    idx = comp.ravel()
+    cnt = np.bincount(idx, minlength=n).astype(np.float64)
+    touch = np.bincount(idx, weights=near_bg.ravel().astype(np.float64), minlength=n) / np.maximum(cnt, 1)
+    out = scores
+    for i in range(1, n):
+        if cnt[i] < 3 or touch[i] < 0.3:
+            continue
+        m = comp == i
+        t_ratio = float(np.median(tex[m])) / max(tex_skin, 1e-3)
+        ok = w[m] > 0.01
+        c_ratio = float(np.median(C[m][ok] / np.maximum(C_loc[m][ok], 1.0))) if ok.any() else 0.0
+        if t_ratio < _RIM_SMOOTH or c_ratio > _RIM_CHROMA:
+            if out is scores:
+                out = scores.copy()
+            out[m, _CLS_SKIN] = out[m, _CLS_HAIR] + 1.0
     return out
 
 
@@ -936,6 +1022,8 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     v_mouth = float(np.dot(lm[list(_LIPS)].mean(axis=0) / f + np.asarray(offset) - face.glabella, face.up)
                     / face.px_per_mm)
     brows_eyes = _poly_mask(shape, lm[list(_EYE_RIGHT)]) | _poly_mask(shape, lm[list(_EYE_LEFT)])
+    for brow in (BROW_RIGHT, BROW_LEFT):  # lower edge outwards-in, then the upper edge back
+        brows_eyes |= _poly_mask(shape, lm[list(brow[:5]) + list(brow[5:][::-1])])
     lips = _poly_mask(shape, lm[list(_LIPS)])
 
     # --- skin model from the person's own face
@@ -960,12 +1048,21 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     tex_skin = float(np.median(tex[samples])) if samples.any() else 2.0
 
     # --- zones from the geometry
+    # The landmark face outline runs over the temples, where the side hair and sideburns grow:
+    # beside the outer eye corners it is no sure skin but part of the head's hair zone.
+    u_eye = float(np.mean(np.abs([u[_clip_pt(lm[i], shape)] for i in (33, 263)])))
+    temples = oval & (np.abs(u) > u_eye + _TEMPLE_MARGIN_MM) & (v > _TEMPLE_LOW_MM)
+    face_outline, oval = oval, oval & ~temples
     hair_zone = person & ~oval & (v > -40.0)
     # the skull above the face: hair or scalp, never clothes
     skull = hair_zone & (v > -5.0)
     below_chin = v < v_chin - 5.0
     beard_zone = (v < v_nose - 3.0) & (v > v_chin - 60.0) & (np.abs(u) < 85.0) & ~lips
-    upper_face = oval & (v >= v_nose - 3.0)
+    # the landmark outline's top reaches the hairline of a full head of hair: only its lower
+    # forehead is sure skin, above that the colour models decide between skin and hair
+    high_forehead = oval & (v > _FOREHEAD_SURE_MM)
+    hair_zone |= high_forehead & person
+    upper_face = oval & (v >= v_nose - 3.0) & ~high_forehead
     glasses = _glasses_mask(lab, skin_ll_rel, fr, lm, shape)
 
     # --- samples for hair, clothes and background
@@ -992,8 +1089,9 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
         ll_hair = np.full(shape, np.log(1.0 / (_NL * _NA * _NA)) + _NO_HAIR_LL, np.float32)
 
     # texture evidence: fibrous favours hair, smooth favours skin
-    tex_ratio = np.log((tex + 0.5) / (tex_skin + 0.5))
-    ll_hair = ll_hair + 2.0 * np.clip(tex_ratio, -1.5, 1.5)
+    tex_ratio = np.log((tex + _TEX_OFFSET) / (tex_skin + _TEX_OFFSET))
+    tex_w = np.where(hair_zone, _TEX_WEIGHT, 2.0).astype(np.float32)
+    ll_hair = ll_hair + tex_w * np.clip(tex_ratio, -_TEX_CLIP, _TEX_CLIP)
     ll_hair = ll_hair + np.where(beard_zone, _BEARD_TEXTURE * np.clip(tex_ratio - 1.0, -1.0, 1.0), 0.0)
     # a dark, fibrous patch of the lower face is beard: far darker than the face skin and rough
     grey = np.hypot(lab[..., 1], lab[..., 2]) < _BEARD_GREY * float(np.linalg.norm(skin.mean_ab))
@@ -1056,7 +1154,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
             ll_h2 = _log_density(_subsample(lab[hs2], 4000, rng), sigma_bins=1.0)[idx]
         else:
             ll_h2 = np.full(shape, np.log(1.0 / (_NL * _NA * _NA)) + _NO_HAIR_LL, np.float32)
-        ll_h2 = ll_h2 + 2.0 * np.clip(tex_ratio, -1.5, 1.5)
+        ll_h2 = ll_h2 + tex_w * np.clip(tex_ratio, -_TEX_CLIP, _TEX_CLIP)
         scores[..., _CLS_HAIR] += np.where(hair_zone, ll_h2 - ll_hair_cur, 0.0)
         ll_skin_cur, ll_hair_cur = ll_s2, ll_h2
     scores = _softmax_smooth(scores, work, max(1, round(_SMOOTH_MM * s)), iters=1)
@@ -1065,6 +1163,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     scores = _explain_blends(scores, work, s)
     if _SPILL_X < 1.0:
         scores = _explain_spill(scores, work, s)
+    scores = _smooth_rim_hair(scores, lab, tex, tex_skin, s, hair_zone)
     scores = _islands(scores, s, _CLS_HAIR, _CLS_SKIN, 200.0, zone=skull)
     scores = _islands(scores, s, _CLS_SKIN, _CLS_HAIR, _GLINT_MM2, zone=skull)
     # lips and eyes are skin by the label convention, whatever their colour (lipstick, lashes)
@@ -1073,7 +1172,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     scores[..., _CLS_SKIN] = np.where(fixed, np.maximum(scores[..., _CLS_SKIN], best_other + 1.0),
                                       scores[..., _CLS_SKIN])
 
-    scalp_zone = (~oval & (v > 0.0)) | (oval & (v > UPPER_FOREHEAD_MM))
+    scalp_zone = (~face_outline & (v > 0.0)) | (face_outline & (v > UPPER_FOREHEAD_MM))
     hz = hair_zone & (v > _SIDEBURN_MM) & ~(beard_zone & (v < v_mouth))
     # head outline: the person silhouette above the eyes
     outline_mask = person & (v > -10.0) & (np.abs(u) < 140.0)

@@ -322,7 +322,8 @@ def _thinning(density: np.ndarray, analysis: HeadAnalysis, box, px_per_mm: float
     sigma = max(1.0, THINNING_REACH_MM * px_per_mm / 2.0)
     local = cv2.GaussianBlur(hair, (0, 0), sigma)
     cov = np.maximum(local, analysis.segmentation.hair_coverage[box])
-    out = density * np.clip(cov / 0.4, 0.0, 1.0)
+    # a coverage under 5 % is the models' noise on bare scalp, not hair: no thinning there
+    out = density * np.clip((cov - 0.05) / 0.35, 0.0, 1.0)
     out[labels_b != SCALP] = 0.0
     return out.astype(np.float32)
 

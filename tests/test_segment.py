@@ -98,15 +98,20 @@ def _skull_skin(shared_photos, analysis_of, name):
 
 @pytest.mark.parametrize("name", BALD)
 def test_a_shiny_or_tanned_bald_head_is_mostly_scalp(shared_photos, analysis_of, name):
-    """Highlights, a tanned crown and the darkened outline stay scalp (measured: 5-19 % hair)."""
+    """Highlights, a tanned crown and the darkened outline stay scalp."""
     top = _skull_skin(shared_photos, analysis_of, name)
     assert (top == HAIR).mean() < 0.30
     assert (top == SCALP).mean() > 0.65
 
 
-@pytest.mark.xfail(reason="known gap (issue #3): the shaded sides of a bald head and side stubble still read "
-                          "as hair on 5-19 % of the skull skin", strict=True)
-@pytest.mark.parametrize("name", BALD)
+# the heads where the shaded sides or side stubble still read as hair on over 5 % of the skull skin
+_BALD_GAP = {"A000376", "P000617", "E000296", "H001077", "P000599"}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.xfail(reason="known gap (issue #3): shaded sides / side stubble of this "
+                                                   "bald head still read as hair on over 5 % of it", strict=True))
+    if n in _BALD_GAP else n for n in BALD])
 def test_a_bald_head_has_almost_no_hair(shared_photos, analysis_of, name):
     top = _skull_skin(shared_photos, analysis_of, name)
     assert (top == HAIR).mean() < 0.05

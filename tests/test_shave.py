@@ -23,7 +23,7 @@ def test_shaved_look_turns_the_fringe_into_scalp_and_background(samples_dir, ana
     a = analysis_of(samples_dir / "balding_A000055.jpg")
     p = render(a, Settings(shave=True, seed=1))
     plan = p.zones.shave
-    assert plan is not None and plan.to_skin.sum() > 200
+    assert plan is not None and plan.to_skin.sum() > 150
     shaved = shave_image(a.rgb, a.labels, plan, a.px_per_mm, seed=1)  # before the dots
     before, after = _lab(p.before), _lab(shaved)
     # where the hair was (turned to skin or to backdrop), no hair-coloured pixel is left
