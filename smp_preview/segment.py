@@ -98,11 +98,14 @@ _TEMPLE_LOW_MM = 0.0  # ... down to this height (mm from the glabella, about ear
 _TEX_WEIGHT = 3.0  # weight of the texture ratio (log) in the hair score
 _TEX_OFFSET = 0.5  # added to both textures (L units): noise floor of the ratio
 _TEX_CLIP = 1.5  # the log ratio is clipped to +-this
-_RIM_HAIR_MM = 2.5  # hair along the silhouette thinner than twice this is a skin/backdrop blend
+_RIM_HAIR_MM = 1.5  # hair along the silhouette thinner than twice this is a skin/backdrop blend
 _RIM_BAND_MM = 4.5  # hair patches along the silhouette thinner than twice this are judged as a whole
 _RIM_SMOOTH = 1.0  # ... skin when smoother than this share of the face skin's texture
 _RIM_CHROMA = 1.1  # ... or more saturated than this share of the skin beside them
 _FOREHEAD_SURE_MM = 20.0  # inside the face outline up to this height (mm above the glabella) is sure skin
+_GC_HAIR_WEIGHT = 0.0  # weight of the hair/not-hair graph cut on the head
+_GC_HAIR_SURE = 4.0  # score margin that makes a pixel a sure seed of it
+_UPSAMPLE_CLIP = 2.0  # class scores are clipped this far below the best before upsampling
 _NO_HAIR_LL = 1.0  # log-density bonus of the broad "not skin" model used when bald
 
 
@@ -594,8 +597,12 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
 
     # Full-resolution edges: upsample the class scores and filter them with the photo as guide.
     if f < 1.0:
+        # as bounded log-odds against the best class: a class with huge scores (the face's sure
+        # skin) must not bleed over its neighbours' edges in the filtering
+        best = scores.max(axis=2, keepdims=True)
+        bounded = np.maximum(scores - best, -_UPSAMPLE_CLIP) if _UPSAMPLE_CLIP > 0 else scores
         cls = _guided_upsample_argmax(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY),
-                                      cv2.cvtColor(work, cv2.COLOR_RGB2GRAY), scores, radius=2, eps=(0.04 * 255) ** 2)
+                                      cv2.cvtColor(work, cv2.COLOR_RGB2GRAY), bounded, radius=2, eps=(0.04 * 255) ** 2)
     else:
         cls = _argmax_channels(scores)
     # the zones as bits of one code per pixel (upsampled once), the labels by table lookup
@@ -975,6 +982,38 @@ def _smooth_rim_hair(scores: np.ndarray, lab: np.ndarray, tex: np.ndarray, tex_s
     return out
 
 
+def _grabcut_hair(scores: np.ndarray, work: np.ndarray, zone: np.ndarray, s: float) -> np.ndarray:
+    """Hair against scalp on the head as one graph cut: coherent regions with edges on the photo's.
+
+    The class scores decide pixel by pixel; a fringe or a thinning top is one region whose
+    border follows an edge in the photo. GrabCut (colour mixtures of this photo's own hair and
+    not-hair, contrast-sensitive smoothness) is started from the scores: sure hair and sure
+    not-hair where they are decisive, probable where not; its answer moves the hair score by
+    ``_GC_HAIR_WEIGHT`` either way inside ``zone``.
+    """
+    cls = _argmax_channels(scores)
+    hair = (cls == _CLS_HAIR) & zone
+    if hair.sum() < 20 or (zone & (cls == _CLS_SKIN)).sum() < 20:
+        return scores
+    ys, xs = np.nonzero(zone)
+    r = max(2, round(3 * s))
+    y0, y1 = max(0, ys.min() - r), min(zone.shape[0], ys.max() + 1 + r)
+    x0, x1 = max(0, xs.min() - r), min(zone.shape[1], xs.max() + 1 + r)
+    sub = scores[y0:y1, x0:x1]
+    z = zone[y0:y1, x0:x1]
+    c = cls[y0:y1, x0:x1]
+    margin = sub[..., _CLS_HAIR] - _max_except(sub, _CLS_HAIR)
+    gc = np.full(z.shape, cv2.GC_BGD, np.uint8)
+    gc[z & (c == _CLS_HAIR)] = cv2.GC_PR_FGD
+    gc[z & (c != _CLS_HAIR)] = cv2.GC_PR_BGD
+    gc[z & (margin > _GC_HAIR_SURE)] = cv2.GC_FGD
+    gc[z & (margin < -_GC_HAIR_SURE) & (c != _CLS_BG)] = cv2.GC_BGD
+    fg = _grabcut_skin(np.ascontiguousarray(work[y0:y1, x0:x1]), gc, _GC_SIDE)
+    out = scores.copy()
+    out[y0:y1, x0:x1, _CLS_HAIR] += np.where(z, _GC_HAIR_WEIGHT * (2.0 * fg - 1.0), 0.0).astype(np.float32)
+    return out
+
+
 def _softmax_smooth(scores: np.ndarray, guide: np.ndarray, radius: int, iters: int = 2) -> np.ndarray:
     """Mean-field-like smoothing: average the class log-probabilities edge-aware."""
     for _ in range(iters):
@@ -1164,6 +1203,8 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     if _SPILL_X < 1.0:
         scores = _explain_spill(scores, work, s)
     scores = _smooth_rim_hair(scores, lab, tex, tex_skin, s, hair_zone)
+    if _GC_HAIR_WEIGHT > 0:
+        scores = _grabcut_hair(scores, work, hair_zone & person, s)
     scores = _islands(scores, s, _CLS_HAIR, _CLS_SKIN, 200.0, zone=skull)
     scores = _islands(scores, s, _CLS_SKIN, _CLS_HAIR, _GLINT_MM2, zone=skull)
     # lips and eyes are skin by the label convention, whatever their colour (lipstick, lashes)

@@ -29,11 +29,20 @@ def test_shaved_look_turns_the_fringe_into_scalp_and_background(samples_dir, ana
     # where the hair was (turned to skin or to backdrop), no hair-coloured pixel is left
     gone = plan.to_skin | plan.to_background
     hair_colour = np.median(before[a.labels == HAIR], axis=0)
-    skin_colour = np.median(before[a.labels == SCALP], axis=0)
+    # the bare skin around the shaved area (the sides of a head are darker than its top)
+    r = int(8 * a.px_per_mm)
+    near = cv2.dilate(gone.astype(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8)).astype(bool)
+    skin_colour = np.median(before[near & ((a.labels == SCALP) | (a.labels == SKIN))], axis=0)
     bg_colour = np.median(before[a.labels == BACKGROUND], axis=0)
 
+    # the new skull edge is feathered into the backdrop over about a pixel on purpose (a blend of
+    # skin and backdrop): judge the pixels beyond that
+    backdrop_after = (a.labels == BACKGROUND) | plan.to_background
+    feather = cv2.distanceTransform((~backdrop_after).astype(np.uint8), cv2.DIST_L2, 3) <= 2.0
+    judged = gone & ~(feather & plan.to_skin)
+
     def hair_like(img):  # closer to the hair's colour than to the scalp's and the backdrop's
-        px = img[gone]
+        px = img[judged]
         d_hair = np.linalg.norm(px - hair_colour, axis=1)
         return float((d_hair < np.minimum(np.linalg.norm(px - skin_colour, axis=1),
                                           np.linalg.norm(px - bg_colour, axis=1))).mean())
