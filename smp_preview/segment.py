@@ -448,51 +448,262 @@ def _crop_box(shape, face: FaceGeometry | None, person: np.ndarray) -> tuple[int
             int(max(0, np.floor(bx0))), int(min(w, np.ceil(bx1))))
 
 
-def _glasses_mask(lab, skin_ll, frame: _Frame, lm, shape) -> np.ndarray:
-    """The lens areas of glasses (frame and lens), or an empty mask when none are found.
+# Glasses: a rim traced around each eye, a bridge over the nose (see `_glasses_mask`).
+_BROW_LOW_RIGHT = (46, 53, 52, 65, 55)  # lower edge of each brow (face mesh)
+_BROW_LOW_LEFT = (276, 283, 282, 295, 285)
+_RIM_ANGLES = 72  # rays around each eye
+_RIM_STEP_MM = 0.5  # sampling step along a ray
+_RIM_REACH_MM = 42.0  # farthest a rim may lie from the eye centre (large lenses, turned heads)
+_RIM_WIDTHS_MM = (1.0, 2.0, 3.0, 4.0)  # widths of the rims looked for (wire to thick acetate)
+_RIM_FLANK_MM = 2.0  # skin/lens compared on each side of a rim
+_RIM_TOP_OFF_MM = 3.0  # least distance of the top rim from the upper lid
+_RIM_OVER_BROW_MM = 1.0  # farthest the top rim may reach above the lower edge of the brow
+_RIM_MIN = 6.0  # least median bar contrast (Lab units) along the rim below and beside the eye
+_RIM_GAP_MM = 9.0  # least mean distance of the rim from the eye outline (lid creases lie nearer)
+_BRIDGE_MIN = 7.0  # least bar contrast of the bridge across the nose
 
-    Looks for a rim around each eye: an annulus between the eye outline and about 12 mm out in
-    which the skin model fails or the lightness has strong edges. The lens area is the convex
-    hull of the rim pixels found.
+
+def _bar_contrast(profiles: np.ndarray, step_mm: float, *, with_width: bool = False):
+    """Contrast of a thin bar (a rim) across each profile, at the sample just past the bar.
+
+    ``profiles`` is (n, m, C): n profiles of m samples of C channels (Lab), ``step_mm`` apart.
+    A bar of width w at samples [j - w, j) differs from both flanks ([j - w - f, j - w) and
+    [j, j + f)) in the same direction; its contrast is the smaller of the two differences
+    (Euclidean, Lab units), so a single step (a shadow edge, the edge of the brow or of the
+    face) scores nothing. The largest contrast over the widths `_RIM_WIDTHS_MM` is returned,
+    and with ``with_width`` also the width of the best bar (in samples).
+    """
+    n, m, _ = profiles.shape
+    cs = np.concatenate([np.zeros_like(profiles[:, :1]), np.cumsum(profiles, axis=1)], axis=1)
+    j = np.arange(m)
+    f = max(1, round(_RIM_FLANK_MM / step_mm))
+
+    def mean(a, b):
+        a, b = np.clip(a, 0, m), np.clip(b, 0, m)
+        return (cs[:, b] - cs[:, a]) / np.maximum(b - a, 1)[None, :, None]
+
+    best = np.zeros((n, m), np.float32)
+    width = np.ones((n, m), np.int32)
+    for w_mm in _RIM_WIDTHS_MM:
+        w = max(1, round(w_mm / step_mm))
+        bar = mean(j - w, j)
+        d_in = bar - mean(j - w - f, j - w)
+        d_out = bar - mean(j, j + f)
+        same = (d_in * d_out).sum(axis=2) > 0
+        c = np.minimum(np.linalg.norm(d_in, axis=2), np.linalg.norm(d_out, axis=2))
+        valid = (j - w - f >= 0) & (j + f <= m)
+        c = np.where(same & valid[None], c, 0.0)
+        width = np.where(c > best, w, width)
+        best = np.maximum(best, c)
+    return (best, width) if with_width else best
+
+
+def _closed_path(cost: np.ndarray, lo: np.ndarray, hi: np.ndarray, max_step: int = 3,
+                 step_penalty: float = 0.5) -> np.ndarray:
+    """The closed path j(k) through an (n angles, m radii) cost table with the largest total.
+
+    Dynamic programming over three laps of the angles (the middle lap is returned, which
+    makes the path closed in all but rare cases); j may change by at most ``max_step`` between
+    neighbouring angles, at ``step_penalty`` per sample, and stays within ``lo..hi`` per angle.
+    """
+    n, m = cost.shape
+    jj = np.arange(m)
+    c = np.where((jj[None] >= lo[:, None]) & (jj[None] <= hi[:, None]), cost, -1e9)
+    shifts = np.arange(-max_step, max_step + 1)
+    src = jj[:, None] - shifts[None, :]  # (m, 2s+1): the previous j for each step
+    ok = (src >= 0) & (src < m)
+    src_c = np.clip(src, 0, m - 1)
+    pen = np.where(ok, -step_penalty * np.abs(shifts)[None, :], -1e18)
+    acc = c[0].astype(np.float64)
+    back = np.zeros((3 * n, m), np.int32)
+    for k in range(1, 3 * n):
+        cand = acc[src_c] + pen
+        arg = np.argmax(cand, axis=1)
+        acc = cand[jj, arg] + c[k % n]
+        back[k] = src_c[jj, arg]
+    j = int(np.argmax(acc))
+    path = np.empty(3 * n, np.int32)
+    for k in range(3 * n - 1, -1, -1):
+        path[k] = j
+        j = back[k, j]
+    return path[n:2 * n]
+
+
+def _sample(img: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
+    """Bilinear samples of every channel of ``img`` at the points (px, py), shape px.shape + (C,)."""
+    mx, my = px.astype(np.float32), py.astype(np.float32)
+    return np.stack([cv2.remap(np.ascontiguousarray(img[..., k]), mx, my, cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE) for k in range(img.shape[2])], axis=-1)
+
+
+def _rim_around_eye(sm: np.ndarray, lm: np.ndarray, eye, brow, side: int, right, up, s: float) -> dict:
+    """Trace the most rim-like closed curve around one eye (see `_glasses_mask`).
+
+    Rays leave the eye centre at `_RIM_ANGLES` angles (0 towards the temple, mirrored for the
+    image-left eye, so both eyes share the angles); the cost is `_bar_contrast` along each ray.
+    The curve stays a few mm off the eye outline (lids and lashes), on this side of the nose
+    line, and at most 1 mm above the lower edge of the brow (brows are bars as well).
+    """
+    pts = lm[list(eye)]
+    c = pts.mean(axis=0)
+    th = np.arange(_RIM_ANGLES) * (2 * np.pi / _RIM_ANGLES)
+    r = np.arange(0.0, _RIM_REACH_MM + 1e-6, _RIM_STEP_MM)
+    dx, dy = side * np.cos(th)[:, None], np.sin(th)[:, None]
+    px = c[0] + s * r[None, :] * (dx * right[0] + dy * up[0])
+    py = c[1] + s * r[None, :] * (dx * right[1] + dy * up[1])
+    cost = _bar_contrast(_sample(sm, px, py), _RIM_STEP_MM)
+
+    def polar(q):  # radius (mm) and angle of points in this eye's frame
+        rel = q - c
+        x, y = (rel @ right) * side / s, (rel @ up) / s
+        return np.hypot(x, y), np.mod(np.arctan2(y, x), 2 * np.pi)
+
+    re, te = polar(pts)
+    o = np.argsort(te)
+    r_eye = np.interp(th, te[o], re[o], period=2 * np.pi)
+    toward_nose = -np.cos(th)
+    top = (th > np.radians(30)) & (th < np.radians(150))
+    lo = r_eye + np.where(toward_nose > 0.5, 2.0, np.where(top, _RIM_TOP_OFF_MM, 4.0))
+    d_mid = abs(float((c - lm[_NOSE_BRIDGE]) @ right)) / s
+    hi = np.where(toward_nose > 0.05, np.minimum(_RIM_REACH_MM, (d_mid - 0.5) / np.maximum(toward_nose, 0.05)),
+                  _RIM_REACH_MM)
+    rb, tb = polar(lm[list(brow)])
+    o = np.argsort(tb)
+    hi = np.where(top, np.minimum(hi, np.interp(th, tb[o], rb[o]) + _RIM_OVER_BROW_MM), hi)
+    lo_j = np.ceil(lo / _RIM_STEP_MM).astype(int)
+    hi_j = np.maximum(np.floor(hi / _RIM_STEP_MM).astype(int), lo_j)
+    path = _closed_path(cost, lo_j, hi_j)
+    k = np.arange(_RIM_ANGLES)
+    contrast = cost[k, path]
+    not_top = ~((th > np.radians(40)) & (th < np.radians(140)))  # the brows may hide the top rim
+    return {"centre": c, "outline": np.stack([px[k, path], py[k, path]], axis=1), "side": side,
+            "lateral_mm": float(np.max(path * _RIM_STEP_MM * np.cos(th))),
+            "contrast": float(np.median(contrast[not_top])),
+            "gap_mm": float(np.mean(path * _RIM_STEP_MM - r_eye)),
+            "medial": np.array([px[_RIM_ANGLES // 2, path[_RIM_ANGLES // 2]],
+                                py[_RIM_ANGLES // 2, path[_RIM_ANGLES // 2]]])}
+
+
+def _bridge(sm: np.ndarray, lm: np.ndarray, centres, right, up, s: float) -> tuple[float, float, float]:
+    """Contrast, height (mm above the eye centres) and width (mm) of a bar across the nose.
+
+    The bridge of glasses crosses the nose between the eyes, about level with them; bare skin
+    there is smooth. Vertical profiles in a 9 mm wide band around the nose line (through face
+    mesh point 168) are scored with `_bar_contrast`; the bar must be at one height across the band
+    (median over the profiles) and between 8 mm below and 10 mm above the eye centres.
+    """
+    base = lm[_NOSE_BRIDGE]
+    v_eyes = float((0.5 * (centres[0] + centres[1]) - base) @ up) / s
+    du = np.arange(-4.0, 4.01, 1.0)
+    dv = v_eyes + np.arange(16.0, -14.01, -_RIM_STEP_MM)  # top to bottom
+    uu, vv = np.meshgrid(du, dv, indexing="ij")
+    px = base[0] + s * (uu * right[0] + vv * up[0])
+    py = base[1] + s * (uu * right[1] + vv * up[1])
+    prof = np.median(_bar_contrast(_sample(sm, px, py), _RIM_STEP_MM), axis=0)
+    # the response sits just past the bar (below it): the bar's centre is about 1 mm higher
+    rel = dv - v_eyes
+    prof = np.where((rel > -8.0) & (rel < 10.0), prof, 0.0)
+    j = int(np.argmax(prof))
+    return float(prof[j]), float(rel[j]) + 1.0, 2.0
+
+
+def _temple_arm(sm: np.ndarray, rim: dict, right, up, s: float, limit_mm: float) -> np.ndarray | None:
+    """The temple arm from a lens towards the ear as a polyline (image px), or None.
+
+    Columns step outwards from the lens's lateral edge; in each, a vertical profile from 8 mm
+    below to 20 mm above the eye centre is scored with `_bar_contrast`, and a path with a slope
+    of at most 45 degrees is traced through the columns by dynamic programming. The arm ends
+    where the contrast along it first stays under half of `_RIM_MIN` for 3 mm (at the hair,
+    the ear or the edge of the head), at most ``limit_mm`` from the eye centre.
+    """
+    c, side = rim["centre"], rim["side"]
+    x = np.arange(rim["lateral_mm"], limit_mm, _RIM_STEP_MM)
+    if x.size < 8:
+        return None
+    y = np.arange(20.0, -8.01, -_RIM_STEP_MM)
+    xx, yy = np.meshgrid(x, y, indexing="ij")
+    px = c[0] + s * (side * xx * right[0] + yy * up[0])
+    py = c[1] + s * (side * xx * right[1] + yy * up[1])
+    cost, width = _bar_contrast(_sample(sm, px, py), _RIM_STEP_MM, with_width=True)
+    n, m = cost.shape
+    jj = np.arange(m)
+    src = np.clip(jj[:, None] + np.array([-1, 0, 1])[None, :], 0, m - 1)
+    acc = cost[0].astype(np.float64)
+    back = np.zeros((n, m), np.int32)
+    for k in range(1, n):
+        cand = acc[src] - np.array([0.3, 0.0, 0.3])
+        arg = np.argmax(cand, axis=1)
+        acc = cand[jj, arg] + cost[k]
+        back[k] = src[jj, arg]
+    # the path that is best over the first 10 mm (the arm is surely visible next to the lens)
+    k_end = min(n - 1, round(10.0 / _RIM_STEP_MM))
+    path = np.empty(n, np.int32)
+    j = int(np.argmax(acc))
+    for k in range(n - 1, -1, -1):
+        path[k] = j
+        j = back[k, j]
+    contrast = cost[np.arange(n), path]
+    if np.median(contrast[:k_end]) < 0.5 * _RIM_MIN:
+        return None
+    run = max(1, round(3.0 / _RIM_STEP_MM))
+    weak = np.convolve(contrast < 0.5 * _RIM_MIN, np.ones(run), "valid") >= run
+    stop = int(np.argmax(weak)) if weak.any() else n
+    if stop < 2:
+        return None
+    k = np.arange(stop)
+    centre = np.maximum(path[:stop] - width[k, path[:stop]] * 0.5, 0.0)  # the bar ends at path (below)
+    yc = np.interp(centre, jj, y)
+    return np.stack([c[0] + s * (side * x[k] * right[0] + yc * up[0]),
+                     c[1] + s * (side * x[k] * right[1] + yc * up[1])], axis=1)
+
+
+def _glasses_mask(lab, skin_ll, frame: _Frame, lm, shape) -> np.ndarray:
+    """The lens areas of glasses (rims, lenses and the bridge), or an empty mask when none are found.
+
+    Glasses are found from their frame, whatever its colour: a thin bar (a rim) that runs
+    round each eye, away from the lids and under the brows, plus a bar across the nose
+    between the eyes (the bridge); bare faces have neither (wrinkles and lid creases are
+    short, near the eye or single steps). For each eye the most rim-like closed curve is traced
+    by dynamic programming over rays from the eye centre (`_rim_around_eye`); the glasses
+    are taken as found when both curves have a clear contrast below and beside the eye
+    (`_RIM_MIN`), lie well away from the eye outline (`_RIM_GAP_MM`), and a bridge is seen
+    (`_BRIDGE_MIN`). The mask is then the inside of both curves (which follow the outer edge
+    of the rim) plus the bridge.
+
+    Rimless glasses have no rim to find and are usually missed; the top rim is not looked for
+    above the brows.
     """
     out = np.zeros(shape, bool)
     s = frame.s
-    if s * 12 < 4:  # too small to see a frame
+    if s < 0.5:  # under half a pixel per mm a rim is lost in the blur
         return out
-    gy, gx = np.gradient(cv2.GaussianBlur(lab[..., 0], (0, 0), 0.7))
-    grad = np.hypot(gx, gy)
-    nonskin = skin_ll < -2.0
-    found = []
-    for eye in (_EYE_RIGHT, _EYE_LEFT):
-        pts = lm[list(eye)]
-        c = pts.mean(axis=0)
-        half_w = np.ptp(pts[:, 0]) / 2
-        ring_outer = _ellipse_mask(shape, c, half_w + 11 * s, 0.6 * half_w + 11 * s)
-        ring_inner = _ellipse_mask(shape, c, half_w + 3 * s, 0.5 * half_w + 3 * s)
-        ring = ring_outer & ~ring_inner & (frame.v < 18)
-        if ring.sum() < 20:
-            return out
-        edge = grad > 8.0
-        cand = ring & (nonskin | edge) & ~((frame.v > 2) & nonskin & (grad < 8.0))  # brows are not rims
-        # a rim runs all round the eye: check the four quadrants
-        dy = np.arange(shape[0])[:, None] - c[1]
-        dx = np.arange(shape[1])[None, :] - c[0]
-        quads = [(dy < 0) & (np.abs(dx) < half_w), (dy > 0) & (np.abs(dx) < half_w),
-                 (dx < -half_w), (dx > half_w)]
-        fr = [float((cand & q).sum()) / max(1.0, float((ring & q).sum())) for q in quads]
-        found.append((fr, cand, c))
-    # glasses: rims below the eyes and at the sides on both eyes
-    ok = all(min(fr[1], max(fr[2], fr[3])) > 0.18 and np.mean(fr) > 0.22 for fr, _, _ in found)
-    if not ok:
+    right = lm[263] - lm[33]
+    right = right / max(float(np.linalg.norm(right)), 1e-6)
+    up = lm[10] - lm[CHIN]
+    up = up / max(float(np.linalg.norm(up)), 1e-6)
+    sm = cv2.GaussianBlur(lab, (0, 0), 0.6)
+    rims = [_rim_around_eye(sm, lm, _EYE_RIGHT, _BROW_LOW_RIGHT, -1, right, up, s),
+            _rim_around_eye(sm, lm, _EYE_LEFT, _BROW_LOW_LEFT, 1, right, up, s)]
+    bridge, bridge_v, bridge_w = _bridge(sm, lm, [r["centre"] for r in rims], right, up, s)
+    if _DEBUG is not None:
+        _DEBUG.update(glasses_rims=rims, glasses_bridge=(bridge, bridge_v))
+    if not (all(r["contrast"] >= _RIM_MIN and r["gap_mm"] >= _RIM_GAP_MM for r in rims) and bridge >= _BRIDGE_MIN):
         return out
-    for _, cand, c in found:
-        ys, xs = np.nonzero(cand)
-        pts = np.stack([xs, ys], axis=1).astype(np.int32)
-        hull = cv2.convexHull(pts)
-        m = np.zeros(shape, np.uint8)
-        cv2.fillConvexPoly(m, hull, 1)
-        out |= m.astype(bool)
-    return out
+    m = np.zeros(shape, np.uint8)
+    for r in rims:
+        cv2.fillPoly(m, [np.round(r["outline"]).astype(np.int32)], 1)
+    # the bridge: a band at its height from one lens to the other
+    a, b = (rims[0]["centre"] + bridge_v * s * up), (rims[1]["centre"] + bridge_v * s * up)
+    cv2.line(m, tuple(int(round(x)) for x in a), tuple(int(round(x)) for x in b), 1,
+             thickness=max(1, round(bridge_w * s)))
+    # the temple arms, as far as they are seen (not beyond the face's width plus 2 cm)
+    half_face = 0.5 * float(np.ptp(lm[list(FACE_OVAL)] @ right)) / s
+    for r in rims:
+        limit = half_face + 20.0 - r["side"] * float((r["centre"] - lm[_NOSE_BRIDGE]) @ right) / s
+        arm = _temple_arm(sm, r, right, up, s, limit)
+        if arm is not None:
+            cv2.polylines(m, [np.round(arm).astype(np.int32)], False, 1, thickness=max(1, round(2.0 * s)))
+    return m.astype(bool)
 
 
 def _ellipse_mask(shape, c, ax, ay) -> np.ndarray:
