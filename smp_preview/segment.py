@@ -461,6 +461,8 @@ _RIM_OVER_BROW_MM = 1.0  # farthest the top rim may reach above the lower edge o
 _RIM_MIN = 6.0  # least median bar contrast (Lab units) along the rim below and beside the eye
 _RIM_GAP_MM = 9.0  # least mean distance of the rim from the eye outline (lid creases lie nearer)
 _BRIDGE_MIN = 7.0  # least bar contrast of the bridge across the nose
+_SUN_DARK = 0.5  # lenses darker than this share of the cheeks' lightness are sunglasses
+_SUN_STEP = 12.0  # least median rise in lightness (L) from a dark lens to the skin around it
 
 
 def _bar_contrast(profiles: np.ndarray, step_mm: float, *, with_width: bool = False):
@@ -498,6 +500,48 @@ def _bar_contrast(profiles: np.ndarray, step_mm: float, *, with_width: bool = Fa
         width[:, j0:j1] = np.where(c > part, w, width[:, j0:j1])
         best[:, j0:j1] = np.maximum(part, c)
     return (best, width) if with_width else best
+
+
+def _step_out(profiles: np.ndarray, step_mm: float) -> np.ndarray:
+    """Rise in lightness from the `_RIM_FLANK_MM` before each sample to the same length after it.
+
+    The outline of a dark lens (sunglasses) seen from its centre: dark inside, skin outside.
+    ``profiles`` is (n, m, C) Lab with L first; returns (n, m), zero where the light falls.
+    """
+    n, m, _ = profiles.shape
+    f = max(1, round(_RIM_FLANK_MM / step_mm))
+    cs = np.concatenate([np.zeros((n, 1), np.float32), np.cumsum(profiles[..., 0], axis=1, dtype=np.float32)], axis=1)
+    out = np.zeros((n, m), np.float32)
+    j = np.arange(f, m - f + 1)
+    out[:, f:m - f + 1] = np.maximum((cs[:, j + f] - cs[:, j]) - (cs[:, j] - cs[:, j - f]), 0.0) / f
+    return out
+
+
+def _dark_lenses(lab: np.ndarray, lm: np.ndarray, frame: _Frame) -> bool:
+    """Whether both eyes sit behind dark lenses (sunglasses).
+
+    Below and beside each eye, from 3 to 8 mm off its outline, bare faces show skin (cheek,
+    temple; make-up and shadows lie mostly above the eye or nearer it); behind sunglasses
+    nearly all of that band is dark: lightness under `_SUN_DARK` times the cheeks' median.
+    """
+    shape = lab.shape[:2]
+    s = frame.s
+    cheeks = _poly_mask(shape, lm[list(_CHEEK_RIGHT)]) | _poly_mask(shape, lm[list(_CHEEK_LEFT)])
+    if cheeks.sum() < 10:
+        return False
+    L_cheek = float(np.median(lab[..., 0][cheeks]))
+    for eye in (_EYE_RIGHT, _EYE_LEFT):
+        e = _poly_mask(shape, lm[list(eye)]).astype(np.uint8)
+        near = cv2.dilate(e, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * round(3 * s) + 1,) * 2)) > 0
+        far = cv2.dilate(e, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * round(8 * s) + 1,) * 2)) > 0
+        c = lm[list(eye)].mean(axis=0)
+        v_eye = float(frame.v[int(np.clip(round(c[1]), 0, shape[0] - 1)), int(np.clip(round(c[0]), 0, shape[1] - 1))])
+        band = far & ~near & (frame.v < v_eye)
+        if band.sum() < 10:
+            return False
+        if float((lab[..., 0][band] < _SUN_DARK * L_cheek).mean()) < 0.8:
+            return False
+    return True
 
 
 def _closed_path(cost: np.ndarray, lo: np.ndarray, hi: np.ndarray, max_step: int = 3,
@@ -538,13 +582,16 @@ def _sample(img: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
                                borderMode=cv2.BORDER_REPLICATE) for k in range(img.shape[2])], axis=-1)
 
 
-def _rim_around_eye(sm: np.ndarray, lm: np.ndarray, eye, brow, side: int, right, up, s: float) -> dict:
+def _rim_around_eye(sm: np.ndarray, lm: np.ndarray, eye, brow, side: int, right, up, s: float, *,
+                    dark_lens: bool = False) -> dict:
     """Trace the most rim-like closed curve around one eye (see `_glasses_mask`).
 
     Rays leave the eye centre at `_RIM_ANGLES` angles (0 towards the temple, mirrored for the
     image-left eye, so both eyes share the angles); the cost is `_bar_contrast` along each ray.
     The curve stays a few mm off the eye outline (lids and lashes), on this side of the nose
     line, and at most 1 mm above the lower edge of the brow (brows are bars as well).
+    With ``dark_lens`` (sunglasses) the cost is instead the step from the dark lens and frame
+    to the brighter skin outside (`_step_out`).
     """
     pts = lm[list(eye)]
     c = pts.mean(axis=0)
@@ -553,7 +600,8 @@ def _rim_around_eye(sm: np.ndarray, lm: np.ndarray, eye, brow, side: int, right,
     dx, dy = side * np.cos(th)[:, None], np.sin(th)[:, None]
     px = c[0] + s * r[None, :] * (dx * right[0] + dy * up[0])
     py = c[1] + s * r[None, :] * (dx * right[1] + dy * up[1])
-    cost = _bar_contrast(_sample(sm, px, py), _RIM_STEP_MM)
+    prof = _sample(sm, px, py)
+    cost = _step_out(prof, _RIM_STEP_MM) if dark_lens else _bar_contrast(prof, _RIM_STEP_MM)
 
     def polar(q):  # radius (mm) and angle of points in this eye's frame
         rel = q - c
@@ -687,20 +735,24 @@ def _glasses_mask(lab, skin_ll, frame: _Frame, lm, shape) -> np.ndarray:
     up = lm[10] - lm[CHIN]
     up = up / max(float(np.linalg.norm(up)), 1e-6)
     sm = cv2.GaussianBlur(lab, (0, 0), 0.6)
-    rims = [_rim_around_eye(sm, lm, _EYE_RIGHT, _BROW_LOW_RIGHT, -1, right, up, s),
-            _rim_around_eye(sm, lm, _EYE_LEFT, _BROW_LOW_LEFT, 1, right, up, s)]
+    dark = _dark_lenses(lab, lm, frame)
+    rims = [_rim_around_eye(sm, lm, _EYE_RIGHT, _BROW_LOW_RIGHT, -1, right, up, s, dark_lens=dark),
+            _rim_around_eye(sm, lm, _EYE_LEFT, _BROW_LOW_LEFT, 1, right, up, s, dark_lens=dark)]
     bridge, bridge_v, bridge_w = _bridge(sm, lm, [r["centre"] for r in rims], right, up, s)
     if _DEBUG is not None:
-        _DEBUG.update(glasses_rims=rims, glasses_bridge=(bridge, bridge_v))
-    if not (all(r["contrast"] >= _RIM_MIN and r["gap_mm"] >= _RIM_GAP_MM for r in rims) and bridge >= _BRIDGE_MIN):
+        _DEBUG.update(glasses_rims=rims, glasses_bridge=(bridge, bridge_v), sunglasses=dark)
+    rim_min = _SUN_STEP if dark else _RIM_MIN
+    if not all(r["contrast"] >= rim_min and r["gap_mm"] >= _RIM_GAP_MM for r in rims):
+        return out
+    if bridge < _BRIDGE_MIN and not dark:  # dark lenses may reach the nose: no bar between them
         return out
     m = np.zeros(shape, np.uint8)
     for r in rims:
         cv2.fillPoly(m, [np.round(r["outline"]).astype(np.int32)], 1)
-    # the bridge: a band at its height from one lens to the other
-    a, b = (rims[0]["centre"] + bridge_v * s * up), (rims[1]["centre"] + bridge_v * s * up)
-    cv2.line(m, tuple(int(round(x)) for x in a), tuple(int(round(x)) for x in b), 1,
-             thickness=max(1, round(bridge_w * s)))
+    if bridge >= _BRIDGE_MIN:  # the bridge: a band at its height from one lens to the other
+        a, b = (rims[0]["centre"] + bridge_v * s * up), (rims[1]["centre"] + bridge_v * s * up)
+        cv2.line(m, tuple(int(round(x)) for x in a), tuple(int(round(x)) for x in b), 1,
+                 thickness=max(1, round(bridge_w * s)))
     # the temple arms, as far as they are seen (not beyond the face's width plus 2 cm)
     half_face = 0.5 * float(np.ptp(lm[list(FACE_OVAL)] @ right)) / s
     for r in rims:
