@@ -649,25 +649,27 @@ def _bridge(sm: np.ndarray, lm: np.ndarray, centres, right, up, s: float) -> tup
     uu, vv = np.meshgrid(du, dv, indexing="ij")
     px = base[0] + s * (uu * right[0] + vv * up[0])
     py = base[1] + s * (uu * right[1] + vv * up[1])
-    resp = _bar_contrast(_sample(sm, px, py), _RIM_STEP_MM)
+    resp, width = _bar_contrast(_sample(sm, px, py), _RIM_STEP_MM, with_width=True)
     # an arched or tilted bridge: each profile may place the bar up to 1.5 mm off the common height
     resp = ndimage.maximum_filter1d(resp, 2 * round(1.5 / _RIM_STEP_MM) + 1, axis=1)
     prof = np.median(resp, axis=0)
-    # the response sits just past the bar (below it): the bar's centre is about 1 mm higher
     rel = dv - v_eyes
     prof = np.where(np.abs(rel) < 8.0, prof, 0.0)
     j = int(np.argmax(prof))
-    return float(prof[j]), float(rel[j]) + 1.0, 2.0
+    # the response sits just past the bar (below it): the bar covers samples j - w .. j - 1
+    w = int(np.median(width[:, j]))
+    return float(prof[j]), float(rel[j]) + 0.5 * (w + 1) * _RIM_STEP_MM, w * _RIM_STEP_MM
 
 
 def _temple_arm(sm: np.ndarray, rim: dict, right, up, s: float, limit_mm: float) -> np.ndarray | None:
-    """The temple arm from a lens towards the ear as a polyline (image px), or None.
+    """The temple arm from a lens towards the ear as a polygon (image px), or None.
 
     Columns step outwards from the lens's lateral edge; in each, a vertical profile from 8 mm
     below to 20 mm above the eye centre is scored with `_bar_contrast`, and a path with a slope
     of at most 45 degrees is traced through the columns by dynamic programming. The arm ends
     where the contrast along it first stays under half of `_RIM_MIN` for 3 mm (at the hair,
-    the ear or the edge of the head), at most ``limit_mm`` from the eye centre.
+    the ear or the edge of the head), at most ``limit_mm`` from the eye centre; its width in
+    each column is the width of the bar found there (arms thicken at the hinge).
     """
     c, side = rim["centre"], rim["side"]
     x = np.arange(rim["lateral_mm"], limit_mm, _RIM_STEP_MM)
@@ -688,7 +690,7 @@ def _temple_arm(sm: np.ndarray, rim: dict, right, up, s: float, limit_mm: float)
         arg = np.argmax(cand, axis=1)
         acc = cand[jj, arg] + cost[k]
         back[k] = src[jj, arg]
-    # the path that is best over the first 10 mm (the arm is surely visible next to the lens)
+    # the arm must be clear over its first 10 mm, next to the lens
     k_end = min(n - 1, round(10.0 / _RIM_STEP_MM))
     path = np.empty(n, np.int32)
     j = int(np.argmax(acc))
@@ -704,10 +706,13 @@ def _temple_arm(sm: np.ndarray, rim: dict, right, up, s: float, limit_mm: float)
     if stop < 2:
         return None
     k = np.arange(stop)
-    centre = np.maximum(path[:stop] - width[k, path[:stop]] * 0.5, 0.0)  # the bar ends at path (below)
-    yc = np.interp(centre, jj, y)
-    return np.stack([c[0] + s * (side * x[k] * right[0] + yc * up[0]),
-                     c[1] + s * (side * x[k] * right[1] + yc * up[1])], axis=1)
+    # the bar covers samples path - w .. path - 1 (the profiles run downwards)
+    top = np.interp(path[:stop] - width[k, path[:stop]] - 0.5, jj, y)
+    bottom = np.interp(path[:stop] - 0.5, jj, y)
+    xs = np.concatenate([x[k], x[k][::-1]])
+    ys = np.concatenate([top, bottom[::-1]])
+    return np.stack([c[0] + s * (side * xs * right[0] + ys * up[0]),
+                     c[1] + s * (side * xs * right[1] + ys * up[1])], axis=1)
 
 
 def _glasses_mask(lab, skin_ll, frame: _Frame, lm, shape) -> np.ndarray:
@@ -759,7 +764,7 @@ def _glasses_mask(lab, skin_ll, frame: _Frame, lm, shape) -> np.ndarray:
         limit = half_face + 20.0 - r["side"] * float((r["centre"] - lm[_NOSE_BRIDGE]) @ right) / s
         arm = _temple_arm(sm, r, right, up, s, limit)
         if arm is not None:
-            cv2.polylines(m, [np.round(arm).astype(np.int32)], False, 1, thickness=max(1, round(2.0 * s)))
+            cv2.fillPoly(m, [np.round(arm).astype(np.int32)], 1)
     return m.astype(bool)
 
 
