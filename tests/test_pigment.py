@@ -199,8 +199,10 @@ def test_head_outline_and_shade_suggestion_on_real_photos(samples_dir, analysis_
     assert 0.9 * face_w < w < 1.6 * face_w and abs(cx - bald.face.glabella[0]) < 0.15 * face_w
     name, reason = suggest_shade(bald)
     assert name in SHADES and "ITA" in reason
-    # very fair skin with white-grey brows: one of the two lightest dilutions
-    assert SHADE_ORDER.index(name) <= 1
+    # very fair skin with grey-brown brows (L* about 30, at the 'dark brows' line): a light
+    # dilution, at most one step up from the fair-skin default, never a dark one
+    assert "very light" in reason
+    assert SHADE_ORDER.index(name) <= SHADE_ORDER.index("medium")
 
 
 def test_a_foreshortened_dot_is_narrower_along_the_turn_but_as_dark_in_total():
