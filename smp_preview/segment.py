@@ -87,8 +87,8 @@ _SIDEBURN_MM = -30.0  # hair reaches down to this height (mm, negative: below th
 _STUBBLE_PENALTY = 6.0  # log-odds taken from 'hair' that keeps the local scalp's colour
 _STUB_C = 0.7  # ... i.e. that keeps over this share of the local scalp's chroma
 _STUB_L = 10.0  # ... and is less than this much darker (L)
-_HAIR_BONUS = 3.0  # log-odds given to 'scalp' that is far greyer or darker than the scalp beside it
-_HAIR_C = 0.65  # ... i.e. keeps under this share of the local scalp's chroma (not lighter)
+_HAIR_BONUS = 5.0  # log-odds given to 'scalp' that is far greyer or darker than the scalp beside it
+_HAIR_C = 0.75  # ... i.e. keeps under this share of the local scalp's chroma (not lighter)
 _HAIR_L = 10.0  # ... or is this much darker (L)
 _GLINT_MM2 = 100.0  # skin patches up to this area enclosed by hair on the skull become hair
 _BEARD_TEXTURE = 3.0  # extra weight of texture (fibrous against smooth) in the beard zone
@@ -861,6 +861,8 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
     prob = cv2.resize(person_prob[y0:y1, x0:x1], (ww, wh), interpolation=cv2.INTER_AREA) if f < 1.0 \
         else person_prob[y0:y1, x0:x1]
 
+    if _DEBUG is not None:
+        _DEBUG["crop_box"] = (y0, y1, x0, x1)
     if face is not None:
         scores, zones = _scores_with_face(work, prob, face, (x0, y0), f)
     else:
@@ -1491,6 +1493,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     skull_ellipse = _fit_skull(person, u, v, face)
     if _DEBUG is not None:
         _DEBUG.update(beard_like=beard_like, beard_zone=beard_zone, upper_face=upper_face)
+        _DEBUG.update(ll_skin_cur=ll_skin_cur, ll_hair_cur=ll_hair_cur, ll_other=ll_other, ll_bg=ll_bg)
         _DEBUG.update(skin_ll_rel=skin_ll_rel, tex=tex, tex_skin=tex_skin, lab=lab, hair_samples=hair_samples,
                   skull=skull, has_hair=has_hair, skin=skin, rgb_px=rgb_px, work=work, skin_d2=skin_d2, scores=scores, v=v, u=u)
     zones = {"scalp_zone": scalp_zone, "hair_zone": hz, "force_other": (glasses & ~hz) | unnatural,
