@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from smp_preview.analysis import analyse
+from smp_preview.errors import NoHeadFound
 from smp_preview.models import get_models
 from smp_preview.photo import load_photo
 
@@ -124,6 +125,46 @@ def score(photos_dir: Path, out_dir: Path | None, only: list[str] | None) -> dic
     return {"pooled": pooled_iou, "rows": rows, "confusion": pooled, "per_photo_confusion": confs}
 
 
+def faceless(photos_dir: Path, only: list[str] | None) -> dict:
+    """Score the path for photos without a usable face: each photo cut off just above the
+    brows (the top of the head only, as in a top or back view), so no face is found and only
+    colour and texture decide. Prints the same table for the crops."""
+    from smp_preview.face import BROW_LEFT, BROW_RIGHT
+
+    models = get_models()
+    names = sorted(p.stem for p in (photos_dir / "labels").glob("*.png"))
+    if only:
+        names = [n for n in names if n in only]
+    pooled = np.zeros((4, 4), np.int64)
+    rows, no_face, missed = [], 0, []
+    for name in names:
+        photo = load_photo(next((photos_dir / "photos").glob(f"{name}.*")))
+        truth = cv2.imread(str(photos_dir / "labels" / f"{name}.png"), cv2.IMREAD_UNCHANGED)
+        a = analyse(photo, models)
+        if a.face is None:
+            continue
+        cut = int(a.face.landmarks_px[list(BROW_RIGHT + BROW_LEFT), 1].min()) - 2
+        from smp_preview.photo import Photo
+
+        try:
+            top = analyse(Photo(np.ascontiguousarray(photo.rgb[:cut]), f"{name}_top"), models)
+            no_face += top.face is None
+            pred = top.labels
+        except NoHeadFound:  # scored as all background
+            missed.append(name)
+            pred = np.zeros(truth[:cut].shape, np.uint8)
+        conf = confusion(to_classes(pred), to_classes(truth[:cut]))
+        pooled += conf
+        rows.append((name, ious(conf), np.trace(conf) / conf.sum()))
+    pooled_iou = ious(pooled)
+    print(f"face-less crops (each photo above its brows): {no_face} of {len(rows)} without a face found; "
+          f"no head found in {len(missed)}: {' '.join(missed)}")
+    for name, iou, acc in sorted(rows, key=lambda r: np.nanmean(r[1][1:3])):
+        print(f"{name:10s} " + " ".join(f"{v:10.3f}" if np.isfinite(v) else f"{'-':>10s}" for v in iou) + f" {acc:8.4f}")
+    print(f"{'pooled':10s} " + " ".join(f"{v:10.3f}" for v in pooled_iou) + f" {np.trace(pooled) / pooled.sum():8.4f}")
+    return {"pooled": pooled_iou, "rows": rows, "confusion": pooled}
+
+
 def timing(runs: int) -> None:
     models = get_models()
     rgb = load_photo(ROOT / "samples" / "obama.jpg").rgb
@@ -160,11 +201,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="*", help="photo names to score (default all)")
     ap.add_argument("--timing", action="store_true", help="also time analyse() on a 2 MP photo")
     ap.add_argument("--runs", type=int, default=9)
+    ap.add_argument("--faceless", action="store_true",
+                    help="also score each photo cut off above the brows (the path for photos without a face)")
     args = ap.parse_args(argv)
     if not (args.photos / "labels").is_dir():
         print(f"no labelled photos in {args.photos} (expected photos/ and labels/ there)", file=sys.stderr)
         return 2
     score(args.photos, None if args.no_overlays else args.out, args.only)
+    if args.faceless:
+        faceless(args.photos, args.only)
     if args.timing:
         timing(args.runs)
     return 0
