@@ -917,6 +917,71 @@ def _normalise_exposure(work: np.ndarray, face_mask: np.ndarray) -> np.ndarray:
     return np.round(_linear_to_srgb(lin) * 255.0).astype(np.uint8)
 
 
+_BEARD_GATE_CHIN = 0.75  # texture log-ratio + darkening / 20 + loss of chroma / 8 of the chin below the lip: a beard grows there
+_BEARD_GATE_LIP = 1.5  # the same for the upper lip (shaded by the nose, so it needs more)
+_BEARD_SMOOTH_MM = 1.5  # the beard's evidence is pooled over this radius: a beard is a region, not specks
+_BEARD_MIN_MM2 = 40.0  # beard regions smaller than this are stubble or shadow, not beard
+
+
+def _lm_v(frame: _Frame, lm: np.ndarray, i: int) -> float:
+    """The height v (mm above the glabella) of landmark ``i`` (working-crop pixels)."""
+    h, w = frame.v.shape
+    x = int(np.clip(round(float(lm[i, 0])), 0, w - 1))
+    y = int(np.clip(round(float(lm[i, 1])), 0, h - 1))
+    return float(frame.v[y, x])
+
+
+def _beard_region(lab, tex, tex_skin, skin: _SkinModel, ll_skin, frame: _Frame, lm, zone, lips) -> np.ndarray:
+    """The dense beard and moustache (label 4) as a coherent region; empty when there is none.
+
+    A beard grows from the chin below the lower lip and from the upper lip: those two core
+    patches decide whether there is one (rougher than the cheek skin and off its colour: the
+    median texture log-ratio plus the mean colour's distance from the skin in Lab / 20, above
+    `_BEARD_GATE_CHIN` / `_BEARD_GATE_LIP`). Stubble where the skin shows through stays close to
+    the skin on both counts and is skin by the label convention. When a core passes, a beard
+    colour model is learned from it (a Lab histogram), and a pixel of ``zone`` (the lower face,
+    lips excluded) is beard where that model and the texture beat the skin model, pooled over
+    `_BEARD_SMOOTH_MM`; only regions of at least `_BEARD_MIN_MM2` connected to a core count,
+    with their holes filled (the mouth aside).
+    """
+    shape = zone.shape
+    out = np.zeros(shape, bool)
+    s = frame.s
+    u, v = frame.u, frame.v
+    tr = np.log((tex + 0.5) / (tex_skin + 0.5))
+    cores = [((np.abs(u) < 12.0) & (v < _lm_v(frame, lm, 17) - 4.0) & (v > _lm_v(frame, lm, CHIN) + 4.0),
+              _BEARD_GATE_CHIN),
+             ((np.abs(u) < 14.0) & (v < _lm_v(frame, lm, 2) - 2.0) & (v > _lm_v(frame, lm, 0) + 1.0),
+              _BEARD_GATE_LIP)]
+    seeds = np.zeros(shape, bool)
+    passed = False
+    for core, gate in cores:
+        core = core & zone
+        if core.sum() < 10:
+            continue
+        m = lab[core].mean(axis=0)
+        dL = float(m[0] - skin.L_mean)
+        dC = float(np.hypot(m[1], m[2]) - np.hypot(*skin.mean_ab))
+        score = float(np.median(tr[core])) + max(0.0, -dL - 10.0) / 20.0 + max(0.0, -dC - 4.0) / 8.0
+        if score >= (gate if not passed else _BEARD_GATE_CHIN + 0.25):
+            seeds |= core
+            passed = True
+    if not seeds.any():
+        return out
+    ll_beard = _log_density(lab[seeds], sigma_bins=1.0)[_bin_index(lab)]
+    llr = ll_beard - ll_skin + 2.0 * np.clip(tr, -1.0, 1.5)
+    llr = cv2.GaussianBlur(llr.astype(np.float32), (0, 0), max(0.8, _BEARD_SMOOTH_MM * s))
+    cand = ((llr > 0.0) & zone).astype(np.uint8)
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(cand, connectivity=8)
+    keep = np.zeros(n, bool)
+    hit = np.unique(comp[seeds & (cand > 0)])
+    keep[hit] = True
+    keep[0] = False
+    keep &= stats[:, cv2.CC_STAT_AREA] >= _BEARD_MIN_MM2 * s * s
+    out = keep[comp]
+    return ndimage.binary_fill_holes(out | lips) & zone
+
+
 def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     h, w = work.shape[:2]
     shape = (h, w)
@@ -998,6 +1063,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     # a dark, fibrous patch of the lower face is beard: far darker than the face skin and rough
     grey = np.hypot(lab[..., 1], lab[..., 2]) < _BEARD_GREY * float(np.linalg.norm(skin.mean_ab))
     beard_like = beard_zone & ((lab[..., 0] < _BEARD_DARK * skin.L_mean) | grey) & (tex > 2.0 * tex_skin)
+    beard_like = _beard_region(lab, tex, tex_skin, skin, ll_skin, fr, lm, beard_zone & person, lips)
     ll_hair = np.where(beard_like, np.maximum(ll_hair, ll_skin + _BEARD_BONUS), ll_hair)
 
     # --- priors
@@ -1080,6 +1146,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     skull_ellipse = _fit_skull(person, u, v, face)
     if _DEBUG is not None:
         _DEBUG.update(beard_like=beard_like, beard_zone=beard_zone, upper_face=upper_face)
+        _DEBUG.update(lm=lm, s=s, oval=oval, lips=lips, prob=prob, below_chin=below_chin, neck=neck, offset=offset, f=f)
         _DEBUG.update(skin_ll_rel=skin_ll_rel, tex=tex, tex_skin=tex_skin, lab=lab, hair_samples=hair_samples,
                   skull=skull, has_hair=has_hair, skin=skin, rgb_px=rgb_px, work=work, skin_d2=skin_d2, scores=scores, v=v, u=u)
     zones = {"scalp_zone": scalp_zone, "hair_zone": hz, "force_other": (glasses & ~hz) | unnatural,
