@@ -921,6 +921,80 @@ _BEARD_GATE_CHIN = 0.75  # texture log-ratio + darkening / 20 + loss of chroma /
 _BEARD_GATE_LIP = 1.5  # the same for the upper lip (shaded by the nose, so it needs more)
 _BEARD_SMOOTH_MM = 1.5  # the beard's evidence is pooled over this radius: a beard is a region, not specks
 _BEARD_MIN_MM2 = 40.0  # beard regions smaller than this are stubble or shadow, not beard
+_BEARD_TEXTURE_W = 4.5  # weight of the texture log-ratio (beyond 0.3, stubble's) against the colour ratio
+_BEARD_REACH_MM = 12.0  # a beard reaches this far beyond the face outline (under the jaw)
+_BEARD_LLR_MIN = 0.0  # least pooled log-likelihood ratio of beard against skin
+
+
+_NECK_RESID = 0.08  # a neck pixel this close to the face skin (shaded) plus backdrop light is skin
+_NECK_BRIDGE_MM = 2.0  # skin joined to the neck by a neck narrower than twice this is not neck
+_NECK_TEX = 3.0  # the neck is smooth: texture under this many times the cheeks'
+_NECK_A_MIN = 6.0  # least redness (Lab a*) of the neck skin in deep shade
+_NECK_BONUS = 8.0  # log-odds given to neck skin so found (and taken from skin that is no such blend)
+
+
+def _neck_skin(work, prob, samples, oval, beard, tex, tex_skin, frame: _Frame, v_chin: float) -> tuple[np.ndarray, np.ndarray]:
+    """The skin of the neck below the face, and what below the face is surely not skin.
+
+    The neck is the face's skin in shade: in linear RGB a neck pixel is ``x * S + y * B`` with
+    ``S`` the cheeks' colour, ``x`` its shading (0.04-1.3) and ``y`` (under 0.3 and under ``x``)
+    light from the backdrop ``B`` (the bluish tint of the shaded neck in studio photos), with a
+    residual under `_NECK_RESID` of the pixel's norm. Clothes rarely fit: a white shirt needs
+    much backdrop light, a dark suit leaves a large residual. Only blends connected to the face
+    outline (the neck hangs from the jaw) within 50 mm of the face's midline, down to 80 mm
+    below the chin, count. Returns (skin, not_skin): the connected blends, and the pixels of
+    the same zone that fit far worse (residual over twice the bound or much backdrop light).
+    """
+    shape = oval.shape
+    u, v, s = frame.u, frame.v, frame.s
+    person = prob > 0.5
+    zone = person & ~oval & (np.abs(u) < 50.0) & (v < v_chin + 25.0) & (v > v_chin - 80.0) & ~beard
+    empty = np.zeros(shape, bool)
+    bg = prob < 0.2
+    if zone.sum() < 20 or samples.sum() < 20 or bg.sum() < 20:
+        return empty, empty
+    lin = _srgb_to_linear(work.astype(np.float32) / 255.0).astype(np.float32)
+    S = np.median(lin[samples], axis=0)
+    B = np.median(lin[bg], axis=0)
+    ss, bb, sb = float(S @ S), float(B @ B), float(S @ B)
+    det = ss * bb - sb * sb
+    if det < 1e-6:
+        return empty, empty
+    sc = lin @ S
+    bc = lin @ B
+    x = (bb * sc - sb * bc) / det
+    y = (ss * bc - sb * sc) / det
+    fit = x[..., None] * S + y[..., None] * B
+    resid = np.sqrt(_sum3((lin - fit) ** 2)) / np.maximum(np.sqrt(_sum3(lin * lin)), 1e-3)
+    # deep shade (x under 0.3) takes ambient light of other colours and noise: a looser fit
+    # then, as long as the pixel stays reddish as skin does (clothes and hair are about neutral)
+    dark = np.clip(1.0 - x / 0.3, 0.0, 1.0)
+    lab = _to_lab(work)
+    reddish = lab[..., 1] > np.maximum(_NECK_A_MIN, -0.5 * lab[..., 2])
+    blend = zone & (resid < _NECK_RESID * (1.0 + dark)) & (x > 0.03) & (x < 1.3) & (y < 0.3) & (y < x + 0.05) \
+        & (reddish | (dark == 0)) & (tex < _NECK_TEX * tex_skin)
+    # thin bridges (a skin-coloured tie knot touching the neck at the collar) do not connect
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * max(1, round(_NECK_BRIDGE_MM * s)) + 1,) * 2)
+    core = cv2.morphologyEx(blend.astype(np.uint8), cv2.MORPH_OPEN, disc)
+    rim = cv2.dilate(oval.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=max(1, round(1.5 * s))).astype(bool)
+    n, comp = cv2.connectedComponents(core, connectivity=8)
+    keep = np.zeros(n, bool)
+    keep[np.unique(comp[(core > 0) & rim])] = True
+    keep[0] = False
+    skin = blend & cv2.dilate(keep[comp].astype(np.uint8), disc).astype(bool)
+    not_skin = zone & ~skin & ((resid > 2.0 * _NECK_RESID) | (y > 0.4))
+    if _DEBUG is not None:
+        _DEBUG.update(neck_resid=resid, neck_x=x, neck_y=y, neck_skin=skin, neck_not=not_skin)
+    return skin, not_skin
+
+
+def _force_class(scores: np.ndarray, where: np.ndarray, k: int, margin: float = 1.0) -> np.ndarray:
+    """Class ``k`` wins by ``margin`` at the pixels of ``where`` (the other scores are kept)."""
+    if not where.any():
+        return scores
+    out = scores.copy()
+    out[..., k] = np.where(where, np.maximum(scores[..., k], _max_except(scores, k) + margin), scores[..., k])
+    return out
 
 
 def _lm_v(frame: _Frame, lm: np.ndarray, i: int) -> float:
@@ -931,18 +1005,23 @@ def _lm_v(frame: _Frame, lm: np.ndarray, i: int) -> float:
     return float(frame.v[y, x])
 
 
-def _beard_region(lab, tex, tex_skin, skin: _SkinModel, ll_skin, frame: _Frame, lm, zone, lips) -> np.ndarray:
+def _beard_region(work, lab, tex, tex_skin, skin: _SkinModel, samples, frame: _Frame, lm, zone, lips,
+                  oval) -> np.ndarray:
     """The dense beard and moustache (label 4) as a coherent region; empty when there is none.
 
     A beard grows from the chin below the lower lip and from the upper lip: those two core
-    patches decide whether there is one (rougher than the cheek skin and off its colour: the
-    median texture log-ratio plus the mean colour's distance from the skin in Lab / 20, above
-    `_BEARD_GATE_CHIN` / `_BEARD_GATE_LIP`). Stubble where the skin shows through stays close to
-    the skin on both counts and is skin by the label convention. When a core passes, a beard
-    colour model is learned from it (a Lab histogram), and a pixel of ``zone`` (the lower face,
-    lips excluded) is beard where that model and the texture beat the skin model, pooled over
-    `_BEARD_SMOOTH_MM`; only regions of at least `_BEARD_MIN_MM2` connected to a core count,
-    with their holes filled (the mouth aside).
+    patches decide whether there is one. A core is beard when it is rougher than the cheek skin
+    and darker or greyer: its median texture log-ratio plus its darkening beyond 10 L / 20 plus
+    its loss of chroma beyond 4 / 8 reaches `_BEARD_GATE_CHIN` (the upper lip, shaded by the
+    nose, needs `_BEARD_GATE_LIP` unless the chin passed). Stubble where the skin shows through
+    stays close to the skin on all counts and is skin by the label convention.
+
+    When a core passes, a beard colour model is learned from it (a Lab histogram) and set
+    against a skin histogram from the cheeks (with the same skin shaded and lit, as
+    `_augment_skin`); a pixel of ``zone`` within `_BEARD_REACH_MM` of the face outline is beard
+    where that colour log-likelihood ratio plus the texture wins, pooled over
+    `_BEARD_SMOOTH_MM`. Only regions of at least `_BEARD_MIN_MM2` connected to a passing core
+    count; holes in them under `_BEARD_MIN_MM2` (and the mouth) are filled.
     """
     shape = zone.shape
     out = np.zeros(shape, bool)
@@ -966,20 +1045,32 @@ def _beard_region(lab, tex, tex_skin, skin: _SkinModel, ll_skin, frame: _Frame, 
         if score >= (gate if not passed else _BEARD_GATE_CHIN + 0.25):
             seeds |= core
             passed = True
-    if not seeds.any():
+    if not seeds.any() or not samples.any():
         return out
-    ll_beard = _log_density(lab[seeds], sigma_bins=1.0)[_bin_index(lab)]
-    llr = ll_beard - ll_skin + 2.0 * np.clip(tr, -1.0, 1.5)
-    llr = cv2.GaussianBlur(llr.astype(np.float32), (0, 0), max(0.8, _BEARD_SMOOTH_MM * s))
-    cand = ((llr > 0.0) & zone).astype(np.uint8)
+    idx = _bin_index(lab)
+    ll_beard = _log_density(lab[seeds], sigma_bins=1.0)[idx]
+    rng = np.random.default_rng(0)
+    rgb_px = _subsample(work[samples], 3000, rng)
+    ll_cheek = _log_density(np.concatenate([lab[samples], _augment_skin(rgb_px)]), sigma_bins=1.0)[idx]
+    ll_cheek = np.maximum(ll_cheek, skin.log_density(lab, shadow=_SHADOW_CHROMA))
+    llr = np.clip(ll_beard - ll_cheek, -8.0, 8.0) + _BEARD_TEXTURE_W * np.clip(tr - 0.3, -1.0, 1.5)
+    llr = cv2.GaussianBlur(llr.astype(np.float32), (0, 0), max(0.7, _BEARD_SMOOTH_MM * s))
+    near = cv2.dilate(oval.astype(np.uint8), cv2.getStructuringElement(
+        cv2.MORPH_ELLIPSE, (2 * round(_BEARD_REACH_MM * s) + 1,) * 2)).astype(bool)
+    cand = ((llr > _BEARD_LLR_MIN) & zone & near).astype(np.uint8)
+    if _DEBUG is not None:
+        _DEBUG.update(beard_llr=llr, beard_seeds=seeds)
     n, comp, stats, _ = cv2.connectedComponentsWithStats(cand, connectivity=8)
     keep = np.zeros(n, bool)
-    hit = np.unique(comp[seeds & (cand > 0)])
-    keep[hit] = True
+    keep[np.unique(comp[seeds & (cand > 0)])] = True
     keep[0] = False
     keep &= stats[:, cv2.CC_STAT_AREA] >= _BEARD_MIN_MM2 * s * s
     out = keep[comp]
-    return ndimage.binary_fill_holes(out | lips) & zone
+    holes = (ndimage.binary_fill_holes(out | lips) & ~out & ~lips).astype(np.uint8)
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=4)
+    small = stats[:, cv2.CC_STAT_AREA] < _BEARD_MIN_MM2 * s * s
+    small[0] = False
+    return (out | small[comp]) & zone
 
 
 def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
@@ -1063,7 +1154,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     # a dark, fibrous patch of the lower face is beard: far darker than the face skin and rough
     grey = np.hypot(lab[..., 1], lab[..., 2]) < _BEARD_GREY * float(np.linalg.norm(skin.mean_ab))
     beard_like = beard_zone & ((lab[..., 0] < _BEARD_DARK * skin.L_mean) | grey) & (tex > 2.0 * tex_skin)
-    beard_like = _beard_region(lab, tex, tex_skin, skin, ll_skin, fr, lm, beard_zone & person, lips)
+    beard = beard_like = _beard_region(work, lab, tex, tex_skin, skin, samples, fr, lm, beard_zone & person, lips, oval)
     ll_hair = np.where(beard_like, np.maximum(ll_hair, ll_skin + _BEARD_BONUS), ll_hair)
 
     # --- priors
@@ -1125,6 +1216,8 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
         ll_h2 = ll_h2 + 2.0 * np.clip(tex_ratio, -1.5, 1.5)
         scores[..., _CLS_HAIR] += np.where(hair_zone, ll_h2 - ll_hair_cur, 0.0)
         ll_skin_cur, ll_hair_cur = ll_s2, ll_h2
+    neck_skin, neck_not = _neck_skin(work, prob, samples, oval, beard, tex, tex_skin, fr, v_chin)
+    scores[..., _CLS_SKIN] += np.where(neck_skin, _NECK_BONUS, np.where(neck_not, -_NECK_BONUS, 0.0))
     scores = _softmax_smooth(scores, work, max(1, round(_SMOOTH_MM * s)), iters=1)
     if _STUBBLE_PENALTY > 0:
         scores = _against_local_scalp(scores, lab, s, person, skull)
@@ -1138,6 +1231,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     best_other = _max_except(scores, _CLS_SKIN)
     scores[..., _CLS_SKIN] = np.where(fixed, np.maximum(scores[..., _CLS_SKIN], best_other + 1.0),
                                       scores[..., _CLS_SKIN])
+    scores = _force_class(scores, beard & ~fixed, _CLS_OTHER)
 
     scalp_zone = (~oval & (v > 0.0)) | (oval & (v > UPPER_FOREHEAD_MM))
     hz = hair_zone & (v > _SIDEBURN_MM) & ~(beard_zone & (v < v_mouth))
