@@ -55,6 +55,7 @@ _LIPS = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 
 _EYE_RIGHT = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
 _EYE_LEFT = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)
 _NOSE_TIP = 1
+_NOSE_LOW = (64, 98, 97, 2, 326, 327, 294, 278, 344, 440, 275, 4, 45, 220, 115, 48)  # tip, alae, nostrils
 _NOSE_BRIDGE = 168
 
 # Colour histograms over CIE Lab (L 0-100, a and b -64..80).
@@ -926,6 +927,7 @@ _BEARD_REACH_MM = 12.0  # a beard reaches this far beyond the face outline (unde
 _BEARD_LLR_MIN = 0.0  # least pooled log-likelihood ratio of beard against skin
 
 
+_NO_BEARD_PENALTY = 6.0  # log-odds taken from hair/beard in the lower face outside the beard found
 _NECK_RESID = 0.08  # a neck pixel this close to the face skin (shaded) plus backdrop light is skin
 _NECK_BRIDGE_MM = 2.0  # skin joined to the neck by a neck narrower than twice this is not neck
 _NECK_TEX = 3.0  # the neck is smooth: texture under this many times the cheeks'
@@ -1218,6 +1220,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
         ll_skin_cur, ll_hair_cur = ll_s2, ll_h2
     neck_skin, neck_not = _neck_skin(work, prob, samples, oval, beard, tex, tex_skin, fr, v_chin)
     scores[..., _CLS_SKIN] += np.where(neck_skin, _NECK_BONUS, np.where(neck_not, -_NECK_BONUS, 0.0))
+    scores[..., _CLS_HAIR] -= np.where(beard_zone & oval & ~beard, _NO_BEARD_PENALTY, 0.0)  # no beard: skin
     scores = _softmax_smooth(scores, work, max(1, round(_SMOOTH_MM * s)), iters=1)
     if _STUBBLE_PENALTY > 0:
         scores = _against_local_scalp(scores, lab, s, person, skull)
@@ -1228,6 +1231,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     scores = _islands(scores, s, _CLS_SKIN, _CLS_HAIR, _GLINT_MM2, zone=skull)
     # lips and eyes are skin by the label convention, whatever their colour (lipstick, lashes)
     fixed = (lips | brows_eyes) & ~glasses
+    fixed |= _poly_mask(shape, lm[list(_NOSE_LOW)]) & ~beard & ~glasses  # the nostrils are skin too
     best_other = _max_except(scores, _CLS_SKIN)
     scores[..., _CLS_SKIN] = np.where(fixed, np.maximum(scores[..., _CLS_SKIN], best_other + 1.0),
                                       scores[..., _CLS_SKIN])
