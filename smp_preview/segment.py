@@ -1050,11 +1050,15 @@ def _beard_region(work, lab, tex, tex_skin, skin: _SkinModel, samples, frame: _F
     if not seeds.any() or not samples.any():
         return out
     idx = _bin_index(lab)
-    ll_beard = _log_density(lab[seeds], sigma_bins=1.0)[idx]
     rng = np.random.default_rng(0)
     rgb_px = _subsample(work[samples], 3000, rng)
-    ll_cheek = _log_density(np.concatenate([lab[samples], _augment_skin(rgb_px)]), sigma_bins=1.0)[idx]
-    ll_cheek = np.maximum(ll_cheek, skin.log_density(lab, shadow=_SHADOW_CHROMA))
+    # the same skin in deeper shade too (the folds beside the mouth, under the jaw)
+    shade_px = _linear_to_srgb(_srgb_to_linear(rgb_px.astype(np.float32) / 255.0) * 0.45) * 255.0
+    ll_cheek = _log_density(np.concatenate([lab[samples], _augment_skin(rgb_px), _augment_skin(shade_px)]),
+                            sigma_bins=1.0)[idx]
+    # the beard's colours: the half of the core least like the cheek skin (a core is seldom all beard)
+    seeds &= ll_cheek <= np.median(ll_cheek[seeds])
+    ll_beard = _log_density(lab[seeds], sigma_bins=1.0)[idx]
     llr = np.clip(ll_beard - ll_cheek, -8.0, 8.0) + _BEARD_TEXTURE_W * np.clip(tr - 0.3, -1.0, 1.5)
     llr = cv2.GaussianBlur(llr.astype(np.float32), (0, 0), max(0.7, _BEARD_SMOOTH_MM * s))
     near = cv2.dilate(oval.astype(np.uint8), cv2.getStructuringElement(
@@ -1231,7 +1235,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     scores = _islands(scores, s, _CLS_SKIN, _CLS_HAIR, _GLINT_MM2, zone=skull)
     # lips and eyes are skin by the label convention, whatever their colour (lipstick, lashes)
     fixed = (lips | brows_eyes) & ~glasses
-    fixed |= _poly_mask(shape, lm[list(_NOSE_LOW)]) & ~beard & ~glasses  # the nostrils are skin too
+    fixed |= _poly_mask(shape, lm[list(_NOSE_LOW)]) & ~glasses  # the nostrils are skin too
     best_other = _max_except(scores, _CLS_SKIN)
     scores[..., _CLS_SKIN] = np.where(fixed, np.maximum(scores[..., _CLS_SKIN], best_other + 1.0),
                                       scores[..., _CLS_SKIN])
