@@ -930,7 +930,7 @@ _BEARD_LLR_MIN = 0.0  # least pooled log-likelihood ratio of beard against skin
 _NO_BEARD_PENALTY = 6.0  # log-odds taken from hair/beard in the lower face outside the beard found
 _NECK_RESID = 0.08  # a neck pixel this close to the face skin (shaded) plus backdrop light is skin
 _NECK_BRIDGE_MM = 2.0  # skin joined to the neck by a neck narrower than twice this is not neck
-_NECK_TEX = 3.0  # the neck is smooth: texture under this many times the cheeks'
+_NECK_TEX = 5.0  # the neck is smooth: texture under this many times the cheeks'
 _NECK_A_MIN = 6.0  # least redness (Lab a*) of the neck skin in deep shade
 _NECK_BONUS = 8.0  # log-odds given to neck skin so found (and taken from skin that is no such blend)
 
@@ -1240,6 +1240,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     scores[..., _CLS_SKIN] = np.where(fixed, np.maximum(scores[..., _CLS_SKIN], best_other + 1.0),
                                       scores[..., _CLS_SKIN])
     scores = _force_class(scores, beard & ~fixed, _CLS_OTHER)
+    scores = _force_class(scores, neck_skin & ~beard, _CLS_SKIN)
 
     scalp_zone = (~oval & (v > 0.0)) | (oval & (v > UPPER_FOREHEAD_MM))
     hz = hair_zone & (v > _SIDEBURN_MM) & ~(beard_zone & (v < v_mouth))
