@@ -918,7 +918,7 @@ def _normalise_exposure(work: np.ndarray, face_mask: np.ndarray) -> np.ndarray:
     return np.round(_linear_to_srgb(lin) * 255.0).astype(np.uint8)
 
 
-_BEARD_GATE_CHIN = 0.75  # texture log-ratio + darkening / 20 + loss of chroma / 8 of the chin below the lip: a beard grows there
+_BEARD_GATE_CHIN = 0.75  # beard evidence of the chin below the lip (see _beard_region) that says: a beard grows there
 _BEARD_GATE_LIP = 1.5  # the same for the upper lip (shaded by the nose, so it needs more)
 _BEARD_SMOOTH_MM = 1.5  # the beard's evidence is pooled over this radius: a beard is a region, not specks
 _BEARD_MIN_MM2 = 40.0  # beard regions smaller than this are stubble or shadow, not beard
@@ -931,37 +931,48 @@ _NO_BEARD_PENALTY = 6.0  # log-odds taken from hair/beard in the lower face outs
 _NECK_RESID = 0.08  # a neck pixel this close to the face skin (shaded) plus backdrop light is skin
 _NECK_BRIDGE_MM = 2.0  # skin joined to the neck by a neck narrower than twice this is not neck
 _NECK_TEX = 5.0  # the neck is smooth: texture under this many times the cheeks'
-_NECK_A_MIN = 6.0  # least redness (Lab a*) of the neck skin in deep shade
+_NECK_A_MIN = 0.4  # least redness (Lab a*) of the neck skin in deep shade, as a share of the cheeks'
+_NECK_HALF_MM = 60.0  # the neck lies within this distance of the face's midline
 _NECK_BONUS = 8.0  # log-odds given to neck skin so found (and taken from skin that is no such blend)
 
 
-def _neck_skin(work, prob, samples, oval, beard, tex, tex_skin, frame: _Frame, v_chin: float) -> tuple[np.ndarray, np.ndarray]:
+def _neck_skin(work, lab, prob, samples, oval, beard, tex, tex_skin, frame: _Frame,
+               v_chin: float) -> tuple[np.ndarray, np.ndarray]:
     """The skin of the neck below the face, and what below the face is surely not skin.
 
     The neck is the face's skin in shade: in linear RGB a neck pixel is ``x * S + y * B`` with
-    ``S`` the cheeks' colour, ``x`` its shading (0.04-1.3) and ``y`` (under 0.3 and under ``x``)
-    light from the backdrop ``B`` (the bluish tint of the shaded neck in studio photos), with a
-    residual under `_NECK_RESID` of the pixel's norm. Clothes rarely fit: a white shirt needs
-    much backdrop light, a dark suit leaves a large residual. Only blends connected to the face
-    outline (the neck hangs from the jaw) within 50 mm of the face's midline, down to 80 mm
-    below the chin, count. Returns (skin, not_skin): the connected blends, and the pixels of
-    the same zone that fit far worse (residual over twice the bound or much backdrop light).
+    ``S`` the cheeks' colour, ``x`` its shading (0.03-1.3) and ``y`` (under 0.3 and about under
+    ``x``) light from the backdrop ``B`` (the bluish tint of the shaded neck in studio photos),
+    with a residual under `_NECK_RESID` of the pixel's norm (up to twice that in deep shade,
+    ``x`` under 0.3, where the pixel must stay reddish as skin does, Lab a* over `_NECK_A_MIN`
+    of the cheeks'), and smooth (texture under `_NECK_TEX` times the cheeks'). Clothes rarely
+    fit: a white shirt needs much backdrop light, a dark suit is neutral or leaves a large
+    residual. Only blends connected to the face outline (the neck hangs from the jaw) through
+    more than a thin bridge (`_NECK_BRIDGE_MM`), within `_NECK_HALF_MM` of the face's midline
+    and down to 80 mm below the chin, count. Returns (skin, not_skin): the connected blends,
+    and the pixels of the same zone that fit far worse (residual over twice the bound, or much
+    backdrop light).
     """
     shape = oval.shape
+    skin_out, not_out = np.zeros(shape, bool), np.zeros(shape, bool)
     u, v, s = frame.u, frame.v, frame.s
-    person = prob > 0.5
-    zone = person & ~oval & (np.abs(u) < 50.0) & (v < v_chin + 25.0) & (v > v_chin - 80.0) & ~beard
-    empty = np.zeros(shape, bool)
+    zone = (prob > 0.5) & ~oval & (np.abs(u) < _NECK_HALF_MM) & (v < v_chin + 25.0) & (v > v_chin - 80.0) & ~beard
     bg = prob < 0.2
     if zone.sum() < 20 or samples.sum() < 20 or bg.sum() < 20:
-        return empty, empty
-    lin = _srgb_to_linear(work.astype(np.float32) / 255.0).astype(np.float32)
-    S = np.median(lin[samples], axis=0)
-    B = np.median(lin[bg], axis=0)
+        return skin_out, not_out
+    S = np.median(_srgb_to_linear(work[samples] / 255.0), axis=0).astype(np.float32)
+    B = np.median(_srgb_to_linear(_subsample(work[bg], 4000, np.random.default_rng(0)) / 255.0),
+                  axis=0).astype(np.float32)
     ss, bb, sb = float(S @ S), float(B @ B), float(S @ B)
     det = ss * bb - sb * sb
     if det < 1e-6:
-        return empty, empty
+        return skin_out, not_out
+    # the zone's box, with room for the face outline above it
+    ys, xs = np.nonzero(zone)
+    m = max(2, round(3.0 * s))
+    box = (slice(max(0, ys.min() - m), ys.max() + 1 + m), slice(max(0, xs.min() - m), xs.max() + 1 + m))
+    zone_b = zone[box]
+    lin = _srgb_to_linear(work[box].astype(np.float32) / 255.0).astype(np.float32)
     sc = lin @ S
     bc = lin @ B
     x = (bb * sc - sb * bc) / det
@@ -971,23 +982,29 @@ def _neck_skin(work, prob, samples, oval, beard, tex, tex_skin, frame: _Frame, v
     # deep shade (x under 0.3) takes ambient light of other colours and noise: a looser fit
     # then, as long as the pixel stays reddish as skin does (clothes and hair are about neutral)
     dark = np.clip(1.0 - x / 0.3, 0.0, 1.0)
-    lab = _to_lab(work)
-    reddish = lab[..., 1] > np.maximum(_NECK_A_MIN, -0.5 * lab[..., 2])
-    blend = zone & (resid < _NECK_RESID * (1.0 + dark)) & (x > 0.03) & (x < 1.3) & (y < 0.3) & (y < x + 0.05) \
-        & (reddish | (dark == 0)) & (tex < _NECK_TEX * tex_skin)
+    a_skin = float(cv2.cvtColor(S.reshape(1, 1, 3) ** (1 / 2.4), cv2.COLOR_RGB2LAB)[0, 0, 1])
+    lab_b = lab[box]
+    reddish = lab_b[..., 1] > np.maximum(max(3.0, _NECK_A_MIN * a_skin), -0.5 * lab_b[..., 2])
+    blend = zone_b & (resid < _NECK_RESID * (1.0 + dark)) & (x > 0.03) & (x < 1.3) & (y < 0.3) \
+        & (y < x + 0.05) & (reddish | (dark == 0)) & (tex[box] < _NECK_TEX * tex_skin)
     # thin bridges (a skin-coloured tie knot touching the neck at the collar) do not connect
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * max(1, round(_NECK_BRIDGE_MM * s)) + 1,) * 2)
     core = cv2.morphologyEx(blend.astype(np.uint8), cv2.MORPH_OPEN, disc)
-    rim = cv2.dilate(oval.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=max(1, round(1.5 * s))).astype(bool)
+    rim = cv2.dilate(oval[box].astype(np.uint8), np.ones((3, 3), np.uint8),
+                     iterations=max(1, round(1.5 * s))).astype(bool)
     n, comp = cv2.connectedComponents(core, connectivity=8)
     keep = np.zeros(n, bool)
     keep[np.unique(comp[(core > 0) & rim])] = True
     keep[0] = False
     skin = blend & cv2.dilate(keep[comp].astype(np.uint8), disc).astype(bool)
-    not_skin = zone & ~skin & ((resid > 2.0 * _NECK_RESID) | (y > 0.4))
+    skin_out[box] = skin
+    not_out[box] = zone_b & ~skin & ((resid > 2.0 * _NECK_RESID) | (y > 0.4))
     if _DEBUG is not None:
-        _DEBUG.update(neck_resid=resid, neck_x=x, neck_y=y, neck_skin=skin, neck_not=not_skin)
-    return skin, not_skin
+        for name, arr in (("neck_resid", resid), ("neck_x", x), ("neck_y", y)):
+            _DEBUG[name] = np.zeros(shape, np.float32)
+            _DEBUG[name][box] = arr
+        _DEBUG.update(neck_skin=skin_out, neck_not=not_out)
+    return skin_out, not_out
 
 
 def _force_class(scores: np.ndarray, where: np.ndarray, k: int, margin: float = 1.0) -> np.ndarray:
@@ -1222,7 +1239,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
         ll_h2 = ll_h2 + 2.0 * np.clip(tex_ratio, -1.5, 1.5)
         scores[..., _CLS_HAIR] += np.where(hair_zone, ll_h2 - ll_hair_cur, 0.0)
         ll_skin_cur, ll_hair_cur = ll_s2, ll_h2
-    neck_skin, neck_not = _neck_skin(work, prob, samples, oval, beard, tex, tex_skin, fr, v_chin)
+    neck_skin, neck_not = _neck_skin(work, lab, prob, samples, oval, beard, tex, tex_skin, fr, v_chin)
     scores[..., _CLS_SKIN] += np.where(neck_skin, _NECK_BONUS, np.where(neck_not, -_NECK_BONUS, 0.0))
     scores[..., _CLS_HAIR] -= np.where(beard_zone & oval & ~beard, _NO_BEARD_PENALTY, 0.0)  # no beard: skin
     scores = _softmax_smooth(scores, work, max(1, round(_SMOOTH_MM * s)), iters=1)
