@@ -1174,9 +1174,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     tex_ratio = np.log((tex + 0.5) / (tex_skin + 0.5))
     ll_hair = ll_hair + 2.0 * np.clip(tex_ratio, -1.5, 1.5)
     ll_hair = ll_hair + np.where(beard_zone, _BEARD_TEXTURE * np.clip(tex_ratio - 1.0, -1.0, 1.0), 0.0)
-    # a dark, fibrous patch of the lower face is beard: far darker than the face skin and rough
-    grey = np.hypot(lab[..., 1], lab[..., 2]) < _BEARD_GREY * float(np.linalg.norm(skin.mean_ab))
-    beard_like = beard_zone & ((lab[..., 0] < _BEARD_DARK * skin.L_mean) | grey) & (tex > 2.0 * tex_skin)
+    # a dense beard or moustache of the lower face: a coherent region grown from the chin and the lip
     beard = beard_like = _beard_region(work, lab, tex, tex_skin, skin, samples, fr, lm, beard_zone & person, lips, oval)
     ll_hair = np.where(beard_like, np.maximum(ll_hair, ll_skin + _BEARD_BONUS), ll_hair)
 
@@ -1266,7 +1264,6 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     skull_ellipse = _fit_skull(person, u, v, face)
     if _DEBUG is not None:
         _DEBUG.update(beard_like=beard_like, beard_zone=beard_zone, upper_face=upper_face)
-        _DEBUG.update(lm=lm, s=s, oval=oval, lips=lips, prob=prob, below_chin=below_chin, neck=neck, offset=offset, f=f)
         _DEBUG.update(skin_ll_rel=skin_ll_rel, tex=tex, tex_skin=tex_skin, lab=lab, hair_samples=hair_samples,
                   skull=skull, has_hair=has_hair, skin=skin, rgb_px=rgb_px, work=work, skin_d2=skin_d2, scores=scores, v=v, u=u)
     zones = {"scalp_zone": scalp_zone, "hair_zone": hz, "force_other": (glasses & ~hz) | unnatural,
