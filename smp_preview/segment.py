@@ -965,7 +965,7 @@ def _neck_skin(work, lab, prob, samples, oval, beard, tex, tex_skin, frame: _Fra
                   axis=0).astype(np.float32)
     ss, bb, sb = float(S @ S), float(B @ B), float(S @ B)
     det = ss * bb - sb * sb
-    if det < 1e-6:
+    if det < 1e-3 * ss * bb:  # a backdrop of the skin's own colour: no blend to tell apart
         return skin_out, not_out
     # the zone's box, with room for the face outline above it
     ys, xs = np.nonzero(zone)
