@@ -919,17 +919,15 @@ def _normalise_exposure(work: np.ndarray, face_mask: np.ndarray) -> np.ndarray:
 
 
 _BEARD_GATE_CHIN = 0.75  # beard evidence of the chin below the lip (see _beard_region) that says: a beard grows there
-_BEARD_GATE_LIP = 1.5  # the same for the upper lip (shaded by the nose, so it needs more)
+_BEARD_GATE_LIP = 2.5  # the same for the upper lip alone (shaded by the nose, thin and edged: far less reliable)
 _BEARD_SMOOTH_MM = 1.5  # the beard's evidence is pooled over this radius: a beard is a region, not specks
 _BEARD_MIN_MM2 = 40.0  # beard regions smaller than this are stubble or shadow, not beard
 _BEARD_TEXTURE_W = 4.5  # weight of the texture log-ratio (beyond 0.3, stubble's) against the colour ratio
 _BEARD_REACH_MM = 12.0  # a beard reaches this far beyond the face outline (under the jaw)
 _BEARD_LLR_MIN = 0.0  # least pooled log-likelihood ratio of beard against skin
-
-
 _NO_BEARD_PENALTY = 6.0  # log-odds taken from hair/beard in the lower face outside the beard found
 _NECK_RESID = 0.08  # a neck pixel this close to the face skin (shaded) plus backdrop light is skin
-_NECK_BRIDGE_MM = 2.0  # skin joined to the neck by a neck narrower than twice this is not neck
+_NECK_BRIDGE_MM = 2.0  # a skin-coloured patch joined to the neck by a band narrower than twice this is not neck
 _NECK_TEX = 5.0  # the neck is smooth: texture under this many times the cheeks'
 _NECK_A_MIN = 0.4  # least redness (Lab a*) of the neck skin in deep shade, as a share of the cheeks'
 _NECK_HALF_MM = 60.0  # the neck lies within this distance of the face's midline
@@ -1031,16 +1029,19 @@ def _beard_region(work, lab, tex, tex_skin, skin: _SkinModel, samples, frame: _F
     A beard grows from the chin below the lower lip and from the upper lip: those two core
     patches decide whether there is one. A core is beard when it is rougher than the cheek skin
     and darker or greyer: its median texture log-ratio plus its darkening beyond 10 L / 20 plus
-    its loss of chroma beyond 4 / 8 reaches `_BEARD_GATE_CHIN` (the upper lip, shaded by the
-    nose, needs `_BEARD_GATE_LIP` unless the chin passed). Stubble where the skin shows through
-    stays close to the skin on all counts and is skin by the label convention.
+    its loss of chroma beyond 4 / 8 reaches `_BEARD_GATE_CHIN`. The upper lip is a thin strip
+    shaded by the nose between the edges of the nostrils and the lip (at low resolution those
+    edges alone read as texture): it needs `_BEARD_GATE_LIP` on its own, or a little more than
+    the chin's gate once the chin passed. Stubble where the skin shows through stays close to
+    the skin on all counts and is skin by the label convention.
 
-    When a core passes, a beard colour model is learned from it (a Lab histogram) and set
-    against a skin histogram from the cheeks (with the same skin shaded and lit, as
-    `_augment_skin`); a pixel of ``zone`` within `_BEARD_REACH_MM` of the face outline is beard
-    where that colour log-likelihood ratio plus the texture wins, pooled over
-    `_BEARD_SMOOTH_MM`. Only regions of at least `_BEARD_MIN_MM2` connected to a passing core
-    count; holes in them under `_BEARD_MIN_MM2` (and the mouth) are filled.
+    When a core passes, a beard colour model (a Lab histogram) is learned from the half of it
+    least like the cheek skin, and set against a histogram of the cheek skin (lit and shaded,
+    as `_augment_skin`, and in deeper shade); a pixel of ``zone`` within `_BEARD_REACH_MM` of
+    the face outline is beard where that colour log-likelihood ratio plus the texture, pooled
+    over `_BEARD_SMOOTH_MM`, exceeds `_BEARD_LLR_MIN`. Only regions of at least
+    `_BEARD_MIN_MM2` connected to a passing core count; holes in them smaller than that (and
+    the mouth) are filled.
     """
     shape = zone.shape
     out = np.zeros(shape, bool)
@@ -1061,6 +1062,8 @@ def _beard_region(work, lab, tex, tex_skin, skin: _SkinModel, samples, frame: _F
         dL = float(m[0] - skin.L_mean)
         dC = float(np.hypot(m[1], m[2]) - np.hypot(*skin.mean_ab))
         score = float(np.median(tr[core])) + max(0.0, -dL - 10.0) / 20.0 + max(0.0, -dC - 4.0) / 8.0
+        if _DEBUG is not None:
+            _DEBUG.setdefault("beard_cores", []).append((float(np.median(tr[core])), dL, dC, score))
         if score >= (gate if not passed else _BEARD_GATE_CHIN + 0.25):
             seeds |= core
             passed = True
