@@ -55,6 +55,7 @@ _LIPS = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 
 _EYE_RIGHT = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
 _EYE_LEFT = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)
 _NOSE_TIP = 1
+_NOSE_LOW = (64, 98, 97, 2, 326, 327, 294, 278, 344, 440, 275, 4, 45, 220, 115, 48)  # tip, alae, nostrils
 _NOSE_BRIDGE = 168
 
 # Colour histograms over CIE Lab (L 0-100, a and b -64..80).
@@ -1315,6 +1316,187 @@ def _normalise_exposure(work: np.ndarray, face_mask: np.ndarray) -> np.ndarray:
     return np.round(_linear_to_srgb(lin) * 255.0).astype(np.uint8)
 
 
+_BEARD_GATE_CHIN = 0.75  # beard evidence of the chin below the lip (see _beard_region) that says: a beard grows there
+_BEARD_GATE_LIP = 2.5  # the same for the upper lip alone (shaded by the nose, thin and edged: far less reliable)
+_BEARD_SMOOTH_MM = 1.5  # the beard's evidence is pooled over this radius: a beard is a region, not specks
+_BEARD_MIN_MM2 = 40.0  # beard regions smaller than this are stubble or shadow, not beard
+_BEARD_TEXTURE_W = 4.5  # weight of the texture log-ratio (beyond 0.3, stubble's) against the colour ratio
+_BEARD_REACH_MM = 12.0  # a beard reaches this far beyond the face outline (under the jaw)
+_BEARD_LLR_MIN = 0.0  # least pooled log-likelihood ratio of beard against skin
+_NO_BEARD_PENALTY = 6.0  # log-odds taken from hair/beard in the lower face outside the beard found
+_NECK_RESID = 0.08  # a neck pixel this close to the face skin (shaded) plus backdrop light is skin
+_NECK_BRIDGE_MM = 2.0  # a skin-coloured patch joined to the neck by a band narrower than twice this is not neck
+_NECK_TEX = 5.0  # the neck is smooth: texture under this many times the cheeks'
+_NECK_A_MIN = 0.4  # least redness (Lab a*) of the neck skin in deep shade, as a share of the cheeks'
+_NECK_HALF_MM = 60.0  # the neck lies within this distance of the face's midline
+_NECK_BONUS = 8.0  # log-odds given to neck skin so found (and taken from skin that is no such blend)
+
+
+def _neck_skin(work, lab, prob, samples, oval, beard, tex, tex_skin, frame: _Frame,
+               v_chin: float) -> tuple[np.ndarray, np.ndarray]:
+    """The skin of the neck below the face, and what below the face is surely not skin.
+
+    The neck is the face's skin in shade: in linear RGB a neck pixel is ``x * S + y * B`` with
+    ``S`` the cheeks' colour, ``x`` its shading (0.03-1.3) and ``y`` (under 0.3 and about under
+    ``x``) light from the backdrop ``B`` (the bluish tint of the shaded neck in studio photos),
+    with a residual under `_NECK_RESID` of the pixel's norm (up to twice that in deep shade,
+    ``x`` under 0.3, where the pixel must stay reddish as skin does, Lab a* over `_NECK_A_MIN`
+    of the cheeks'), and smooth (texture under `_NECK_TEX` times the cheeks'). Clothes rarely
+    fit: a white shirt needs much backdrop light, a dark suit is neutral or leaves a large
+    residual. Only blends connected to the face outline (the neck hangs from the jaw) through
+    more than a thin bridge (`_NECK_BRIDGE_MM`), within `_NECK_HALF_MM` of the face's midline
+    and down to 80 mm below the chin, count. Returns (skin, not_skin): the connected blends,
+    and the pixels of the same zone that fit far worse (residual over twice the bound, or much
+    backdrop light).
+    """
+    shape = oval.shape
+    skin_out, not_out = np.zeros(shape, bool), np.zeros(shape, bool)
+    u, v, s = frame.u, frame.v, frame.s
+    zone = (prob > 0.5) & ~oval & (np.abs(u) < _NECK_HALF_MM) & (v < v_chin + 25.0) & (v > v_chin - 80.0) & ~beard
+    bg = prob < 0.2
+    if zone.sum() < 20 or samples.sum() < 20 or bg.sum() < 20:
+        return skin_out, not_out
+    S = np.median(_srgb_to_linear(work[samples] / 255.0), axis=0).astype(np.float32)
+    B = np.median(_srgb_to_linear(_subsample(work[bg], 4000, np.random.default_rng(0)) / 255.0),
+                  axis=0).astype(np.float32)
+    ss, bb, sb = float(S @ S), float(B @ B), float(S @ B)
+    det = ss * bb - sb * sb
+    if det < 1e-3 * ss * bb:  # a backdrop of the skin's own colour: no blend to tell apart
+        return skin_out, not_out
+    # the zone's box, with room for the face outline above it
+    ys, xs = np.nonzero(zone)
+    m = max(2, round(3.0 * s))
+    box = (slice(max(0, ys.min() - m), ys.max() + 1 + m), slice(max(0, xs.min() - m), xs.max() + 1 + m))
+    zone_b = zone[box]
+    lin = _srgb_to_linear(work[box].astype(np.float32) / 255.0).astype(np.float32)
+    sc = lin @ S
+    bc = lin @ B
+    x = (bb * sc - sb * bc) / det
+    y = (ss * bc - sb * sc) / det
+    fit = x[..., None] * S + y[..., None] * B
+    resid = np.sqrt(_sum3((lin - fit) ** 2)) / np.maximum(np.sqrt(_sum3(lin * lin)), 1e-3)
+    # deep shade (x under 0.3) takes ambient light of other colours and noise: a looser fit
+    # then, as long as the pixel stays reddish as skin does (clothes and hair are about neutral)
+    dark = np.clip(1.0 - x / 0.3, 0.0, 1.0)
+    a_skin = float(cv2.cvtColor(S.reshape(1, 1, 3) ** (1 / 2.4), cv2.COLOR_RGB2LAB)[0, 0, 1])
+    lab_b = lab[box]
+    reddish = lab_b[..., 1] > np.maximum(max(3.0, _NECK_A_MIN * a_skin), -0.5 * lab_b[..., 2])
+    blend = zone_b & (resid < _NECK_RESID * (1.0 + dark)) & (x > 0.03) & (x < 1.3) & (y < 0.3) \
+        & (y < x + 0.05) & (reddish | (dark == 0)) & (tex[box] < _NECK_TEX * tex_skin)
+    # thin bridges (a skin-coloured tie knot touching the neck at the collar) do not connect
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * max(1, round(_NECK_BRIDGE_MM * s)) + 1,) * 2)
+    core = cv2.morphologyEx(blend.astype(np.uint8), cv2.MORPH_OPEN, disc)
+    rim = cv2.dilate(oval[box].astype(np.uint8), np.ones((3, 3), np.uint8),
+                     iterations=max(1, round(1.5 * s))).astype(bool)
+    n, comp = cv2.connectedComponents(core, connectivity=8)
+    keep = np.zeros(n, bool)
+    keep[np.unique(comp[(core > 0) & rim])] = True
+    keep[0] = False
+    skin = blend & cv2.dilate(keep[comp].astype(np.uint8), disc).astype(bool)
+    skin_out[box] = skin
+    not_out[box] = zone_b & ~skin & ((resid > 2.0 * _NECK_RESID) | (y > 0.4))
+    if _DEBUG is not None:
+        for name, arr in (("neck_resid", resid), ("neck_x", x), ("neck_y", y)):
+            _DEBUG[name] = np.zeros(shape, np.float32)
+            _DEBUG[name][box] = arr
+        _DEBUG.update(neck_skin=skin_out, neck_not=not_out)
+    return skin_out, not_out
+
+
+def _force_class(scores: np.ndarray, where: np.ndarray, k: int, margin: float = 1.0) -> np.ndarray:
+    """Class ``k`` wins by ``margin`` at the pixels of ``where`` (the other scores are kept)."""
+    if not where.any():
+        return scores
+    out = scores.copy()
+    out[..., k] = np.where(where, np.maximum(scores[..., k], _max_except(scores, k) + margin), scores[..., k])
+    return out
+
+
+def _lm_v(frame: _Frame, lm: np.ndarray, i: int) -> float:
+    """The height v (mm above the glabella) of landmark ``i`` (working-crop pixels)."""
+    h, w = frame.v.shape
+    x = int(np.clip(round(float(lm[i, 0])), 0, w - 1))
+    y = int(np.clip(round(float(lm[i, 1])), 0, h - 1))
+    return float(frame.v[y, x])
+
+
+def _beard_region(work, lab, tex, tex_skin, skin: _SkinModel, samples, frame: _Frame, lm, zone, lips,
+                  oval) -> np.ndarray:
+    """The dense beard and moustache (label 4) as a coherent region; empty when there is none.
+
+    A beard grows from the chin below the lower lip and from the upper lip: those two core
+    patches decide whether there is one. A core is beard when it is rougher than the cheek skin
+    and darker or greyer: its median texture log-ratio plus its darkening beyond 10 L / 20 plus
+    its loss of chroma beyond 4 / 8 reaches `_BEARD_GATE_CHIN`. The upper lip is a thin strip
+    shaded by the nose between the edges of the nostrils and the lip (at low resolution those
+    edges alone read as texture): it needs `_BEARD_GATE_LIP` on its own, or a little more than
+    the chin's gate once the chin passed. Stubble where the skin shows through stays close to
+    the skin on all counts and is skin by the label convention.
+
+    When a core passes, a beard colour model (a Lab histogram) is learned from the half of it
+    least like the cheek skin, and set against a histogram of the cheek skin (lit and shaded,
+    as `_augment_skin`, and in deeper shade); a pixel of ``zone`` within `_BEARD_REACH_MM` of
+    the face outline is beard where that colour log-likelihood ratio plus the texture, pooled
+    over `_BEARD_SMOOTH_MM`, exceeds `_BEARD_LLR_MIN`. Only regions of at least
+    `_BEARD_MIN_MM2` connected to a passing core count; holes in them smaller than that (and
+    the mouth) are filled.
+    """
+    shape = zone.shape
+    out = np.zeros(shape, bool)
+    s = frame.s
+    u, v = frame.u, frame.v
+    tr = np.log((tex + 0.5) / (tex_skin + 0.5))
+    cores = [((np.abs(u) < 12.0) & (v < _lm_v(frame, lm, 17) - 4.0) & (v > _lm_v(frame, lm, CHIN) + 4.0),
+              _BEARD_GATE_CHIN),
+             ((np.abs(u) < 14.0) & (v < _lm_v(frame, lm, 2) - 2.0) & (v > _lm_v(frame, lm, 0) + 1.0),
+              _BEARD_GATE_LIP)]
+    seeds = np.zeros(shape, bool)
+    passed = False
+    for core, gate in cores:
+        core = core & zone
+        if core.sum() < 10:
+            continue
+        m = lab[core].mean(axis=0)
+        dL = float(m[0] - skin.L_mean)
+        dC = float(np.hypot(m[1], m[2]) - np.hypot(*skin.mean_ab))
+        score = float(np.median(tr[core])) + max(0.0, -dL - 10.0) / 20.0 + max(0.0, -dC - 4.0) / 8.0
+        if _DEBUG is not None:
+            _DEBUG.setdefault("beard_cores", []).append((float(np.median(tr[core])), dL, dC, score))
+        if score >= (gate if not passed else _BEARD_GATE_CHIN + 0.25):
+            seeds |= core
+            passed = True
+    if not seeds.any() or not samples.any():
+        return out
+    idx = _bin_index(lab)
+    rng = np.random.default_rng(0)
+    rgb_px = _subsample(work[samples], 3000, rng)
+    # the same skin in deeper shade too (the folds beside the mouth, under the jaw)
+    shade_px = _linear_to_srgb(_srgb_to_linear(rgb_px.astype(np.float32) / 255.0) * 0.45) * 255.0
+    ll_cheek = _log_density(np.concatenate([lab[samples], _augment_skin(rgb_px), _augment_skin(shade_px)]),
+                            sigma_bins=1.0)[idx]
+    # the beard's colours: the half of the core least like the cheek skin (a core is seldom all beard)
+    seeds &= ll_cheek <= np.median(ll_cheek[seeds])
+    ll_beard = _log_density(lab[seeds], sigma_bins=1.0)[idx]
+    llr = np.clip(ll_beard - ll_cheek, -8.0, 8.0) + _BEARD_TEXTURE_W * np.clip(tr - 0.3, -1.0, 1.5)
+    llr = cv2.GaussianBlur(llr.astype(np.float32), (0, 0), max(0.7, _BEARD_SMOOTH_MM * s))
+    near = cv2.dilate(oval.astype(np.uint8), cv2.getStructuringElement(
+        cv2.MORPH_ELLIPSE, (2 * round(_BEARD_REACH_MM * s) + 1,) * 2)).astype(bool)
+    cand = ((llr > _BEARD_LLR_MIN) & zone & near).astype(np.uint8)
+    if _DEBUG is not None:
+        _DEBUG.update(beard_llr=llr, beard_seeds=seeds)
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(cand, connectivity=8)
+    keep = np.zeros(n, bool)
+    keep[np.unique(comp[seeds & (cand > 0)])] = True
+    keep[0] = False
+    keep &= stats[:, cv2.CC_STAT_AREA] >= _BEARD_MIN_MM2 * s * s
+    out = keep[comp]
+    holes = (ndimage.binary_fill_holes(out | lips) & ~out & ~lips).astype(np.uint8)
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=4)
+    small = stats[:, cv2.CC_STAT_AREA] < _BEARD_MIN_MM2 * s * s
+    small[0] = False
+    return (out | small[comp]) & zone
+
+
 def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     h, w = work.shape[:2]
     shape = (h, w)
@@ -1405,9 +1587,8 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     tex_w = np.where(hair_zone, _TEX_WEIGHT, 2.0).astype(np.float32)
     ll_hair = ll_hair + tex_w * np.clip(tex_ratio, -_TEX_CLIP, _TEX_CLIP)
     ll_hair = ll_hair + np.where(beard_zone, _BEARD_TEXTURE * np.clip(tex_ratio - 1.0, -1.0, 1.0), 0.0)
-    # a dark, fibrous patch of the lower face is beard: far darker than the face skin and rough
-    grey = np.hypot(lab[..., 1], lab[..., 2]) < _BEARD_GREY * float(np.linalg.norm(skin.mean_ab))
-    beard_like = beard_zone & ((lab[..., 0] < _BEARD_DARK * skin.L_mean) | grey) & (tex > 2.0 * tex_skin)
+    # a dense beard or moustache of the lower face: a coherent region grown from the chin and the lip
+    beard = beard_like = _beard_region(work, lab, tex, tex_skin, skin, samples, fr, lm, beard_zone & person, lips, oval)
     ll_hair = np.where(beard_like, np.maximum(ll_hair, ll_skin + _BEARD_BONUS), ll_hair)
 
     # --- priors
@@ -1469,6 +1650,9 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
         ll_h2 = ll_h2 + tex_w * np.clip(tex_ratio, -_TEX_CLIP, _TEX_CLIP)
         scores[..., _CLS_HAIR] += np.where(hair_zone, ll_h2 - ll_hair_cur, 0.0)
         ll_skin_cur, ll_hair_cur = ll_s2, ll_h2
+    neck_skin, neck_not = _neck_skin(work, lab, prob, samples, oval, beard, tex, tex_skin, fr, v_chin)
+    scores[..., _CLS_SKIN] += np.where(neck_skin, _NECK_BONUS, np.where(neck_not, -_NECK_BONUS, 0.0))
+    scores[..., _CLS_HAIR] -= np.where(beard_zone & oval & ~beard, _NO_BEARD_PENALTY, 0.0)  # no beard: skin
     scores = _softmax_smooth(scores, work, max(1, round(_SMOOTH_MM * s)), iters=1)
     if _STUBBLE_PENALTY > 0:
         scores = _against_local_scalp(scores, lab, s, person, skull)
@@ -1482,9 +1666,12 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     scores = _islands(scores, s, _CLS_SKIN, _CLS_HAIR, _GLINT_MM2, zone=skull)
     # lips and eyes are skin by the label convention, whatever their colour (lipstick, lashes)
     fixed = (lips | brows_eyes) & ~glasses
+    fixed |= _poly_mask(shape, lm[list(_NOSE_LOW)]) & ~glasses  # the nostrils are skin too
     best_other = _max_except(scores, _CLS_SKIN)
     scores[..., _CLS_SKIN] = np.where(fixed, np.maximum(scores[..., _CLS_SKIN], best_other + 1.0),
                                       scores[..., _CLS_SKIN])
+    scores = _force_class(scores, beard & ~fixed, _CLS_OTHER)
+    scores = _force_class(scores, neck_skin & ~beard, _CLS_SKIN)
 
     scalp_zone = (~face_outline & (v > 0.0)) | (face_outline & (v > UPPER_FOREHEAD_MM))
     hz = hair_zone & (v > _SIDEBURN_MM) & ~(beard_zone & (v < v_mouth))
