@@ -1516,8 +1516,8 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     v_mouth = float(np.dot(lm[list(_LIPS)].mean(axis=0) / f + np.asarray(offset) - face.glabella, face.up)
                     / face.px_per_mm)
     brows_eyes = _poly_mask(shape, lm[list(_EYE_RIGHT)]) | _poly_mask(shape, lm[list(_EYE_LEFT)])
-    for brow in (BROW_RIGHT, BROW_LEFT):  # lower edge outwards-in, then the upper edge back
-        brows_eyes |= _poly_mask(shape, lm[list(brow[:5]) + list(brow[5:][::-1])])
+    for brow in (BROW_RIGHT, BROW_LEFT):  # the brows are skin by the label convention
+        brows_eyes |= _poly_mask(shape, cv2.convexHull(lm[list(brow)].astype(np.float32))[:, 0])
     lips = _poly_mask(shape, lm[list(_LIPS)])
 
     # --- skin model from the person's own face

@@ -53,3 +53,17 @@ def test_short_black_hair_on_dark_skin_is_hair(samples_dir, analysis_of):
     band = a.labels[int(g[1] - 75 * s):int(g[1] - 60 * s), int(g[0] - 20 * s):int(g[0] + 20 * s)]
     assert (band == HAIR).mean() > 0.8
     assert not (a.labels[_face_below_brows(f, a.labels.shape)] == SCALP).any()
+
+
+def test_the_brows_are_skin(samples_dir, analysis_of):
+    """Brows are skin by the label convention, dark (obama), white (biden) or blond (astronaut):
+    never hair or 'other' (a brow taken for hair beside the temples became 'other')."""
+    for name in ("obama.jpg", "biden.jpg", "astronaut.jpg", "bald_S001224.jpg"):
+        a = analysis_of(samples_dir / name)
+        m = np.zeros(a.labels.shape, np.uint8)
+        for brow in (BROW_RIGHT, BROW_LEFT):
+            hull = cv2.convexHull(np.round(a.face.landmarks_px[list(brow), :2]).astype(np.int32))
+            cv2.fillPoly(m, [hull], 1)
+        brows = a.labels[m.astype(bool)]
+        assert brows.size > 100, name
+        assert np.isin(brows, (SKIN, SCALP)).mean() > 0.98, (name, np.bincount(brows, minlength=5))
