@@ -107,6 +107,7 @@ _GC_HAIR_WEIGHT = 0.0  # weight of the hair/not-hair graph cut on the head
 _GC_HAIR_SURE = 4.0  # score margin that makes a pixel a sure seed of it
 _UPSAMPLE_CLIP = 2.0  # class scores are clipped this far below the best before upsampling
 _NO_HAIR_LL = 1.0  # log-density bonus of the broad "not skin" model used when bald
+_BORDER_DE = 12.0  # a border piece this close (Lab) to the photo's centre colour is no background
 
 
 @dataclass(frozen=True, eq=False)
@@ -835,10 +836,10 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
     H, W = rgb.shape[:2]
     if person_prob.shape != (H, W):
         person_prob = cv2.resize(person_prob.astype(np.float32), (W, H), interpolation=cv2.INTER_LINEAR)
-    if face is None and float((person_prob > 0.5).mean()) < 0.05:
-        # The person segmenter misses close-ups of the scalp (top and back views): take the
-        # background to be the colours that fill the photo's border instead.
-        person_prob = np.maximum(person_prob, _person_from_border(rgb))
+    if face is None:
+        # The person segmenter misses close-ups of the scalp (top and back views) or a part of
+        # them: join it with what the colours of the photo's border do not explain.
+        person_prob = _person_without_face(rgb, person_prob)
     person_full = person_prob > 0.5
     labels = person_full.astype(np.uint8) * np.uint8(OTHER)  # BACKGROUND elsewhere (0)
     coverage = np.zeros((H, W), np.float32)
@@ -866,7 +867,7 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
     if face is not None:
         scores, zones = _scores_with_face(work, prob, face, (x0, y0), f)
     else:
-        scores, zones = _scores_without_face(work, prob)
+        scores, zones = _scores_without_face(work, prob, f)
 
     # Full-resolution edges: upsample the class scores and filter them with the photo as guide.
     if f < 1.0:
@@ -1531,16 +1532,36 @@ def _fit_skull(person: np.ndarray, u: np.ndarray, v: np.ndarray, face: FaceGeome
 
 
 def _person_from_border(rgb: np.ndarray) -> np.ndarray:
-    """Probability that a pixel is not background, where the background is the border colours."""
+    """Probability that a pixel is not background, where the background is the border colours.
+
+    The border is the top edge and the upper halves of the sides (the bottom edge is often the
+    neck or the shoulders), cut into short pieces; a piece whose colour is the colour of the
+    photo's centre (a close-up whose head reaches the frame) is not taken as background. The
+    largest region that fits none of the background colours is the person.
+    """
     H, W = rgb.shape[:2]
     f = min(1.0, 256.0 / max(H, W))
     small = cv2.resize(rgb, (max(8, round(W * f)), max(8, round(H * f))), interpolation=cv2.INTER_AREA)
     lab = _to_lab(small)
     h, w = lab.shape[:2]
     b = max(2, int(0.04 * min(h, w)))
+    pieces = []  # (mask of the piece)
+    for x in range(0, w, max(b, w // 8)):  # the top edge
+        m = np.zeros((h, w), bool)
+        m[:b, x: x + max(b, w // 8)] = True
+        pieces.append(m)
+    for side in (slice(0, b), slice(w - b, w)):  # the upper half of each side
+        for y in range(b, max(b + 1, h // 2), max(b, h // 8)):
+            m = np.zeros((h, w), bool)
+            m[y: min(h // 2, y + max(b, h // 8)), side] = True
+            if m.any():
+                pieces.append(m)
+    centre = lab[h // 3: h - h // 6, w // 3: w - w // 3].reshape(-1, 3)
+    c_med = np.median(centre, axis=0)
+    far = [m for m in pieces if np.linalg.norm(np.median(lab[m], axis=0) - c_med) > _BORDER_DE]
     border = np.zeros((h, w), bool)
-    # top edge and the upper half of the sides: the bottom edge is often the neck or shoulders
-    border[:b], border[: h // 2, :b], border[: h // 2, -b:] = True, True, True
+    for m in (far if len(far) >= max(2, len(pieces) // 4) else pieces):
+        border |= m
     ll = _log_density(lab[border], sigma_bins=1.0)[_bin_index(lab)]
     thr = float(np.percentile(ll[border], 5))
     prob = 1.0 / (1.0 + np.exp(np.clip(ll - thr + 1.0, -30, 30)))
@@ -1553,49 +1574,184 @@ def _person_from_border(rgb: np.ndarray) -> np.ndarray:
     return cv2.resize(prob, (W, H), interpolation=cv2.INTER_LINEAR)
 
 
-def _scores_without_face(work, prob):
-    """Skin, hair and background from colour and texture alone (top, back and side views)."""
-    h, w = work.shape[:2]
-    lab = _to_lab(work)
-    rng = np.random.default_rng(0)
-    person = prob > 0.5
-    sure = prob > 0.8
-    # generic skin: warm hue (a, b > 0, hue angle 20-80 degrees), moderate chroma
-    a, b = lab[..., 1], lab[..., 2]
+def _person_without_face(rgb: np.ndarray, person_prob: np.ndarray) -> np.ndarray:
+    """The person probability for a photo without a face: the selfie segmenter's, joined with
+    the region that the border colours do not explain.
+
+    The selfie segmenter often misses close-ups of the scalp (top and back views) or finds only a
+    part of them; where it does find the head it also holds on busy backgrounds, so each pixel
+    takes the larger of the two.
+    """
+    return np.maximum(person_prob, _person_from_border(rgb))
+
+
+def _skin_prior(lab: np.ndarray) -> np.ndarray:
+    """Colours that human skin can have, light to dark (bool per pixel).
+
+    Skin is warm (hue angle 15-85 degrees in the a*b* plane) and moderately saturated; its
+    individual typology angle ``ITA = atan((L - 50) / b)`` runs from about +75 degrees (very
+    light) to about -70 degrees (very dark), so dark skin keeps a yellow component b* that black
+    or dark-brown hair of the same lightness lacks. Highlights (shiny scalp) lower the chroma
+    but keep the hue.
+
+    References: Chardon et al. (1991), Int J Cosmet Sci 13:191 (ITA skin colour typology);
+    Del Bino & Bernerd (2013), Br J Dermatol 169:33.
+    """
+    L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
     hue = np.degrees(np.arctan2(b, a))
     chroma = np.hypot(a, b)
-    tex = _texture(lab, 0.8)
-    smooth = tex < np.percentile(tex[person], 40) if person.any() else np.ones((h, w), bool)
-    skin_seed = sure & (hue > 15) & (hue < 85) & (chroma > 8) & (chroma < 60) & (lab[..., 0] > 20) & smooth
+    ita = np.degrees(np.arctan2(L - 50.0, np.maximum(b, 1e-3)))
+    return ((hue > 15.0) & (hue < 85.0) & (chroma > 5.0) & (chroma < 55.0) & (L > 12.0)
+            & (b > 3.0) & (ita > -72.0) & (ita < 80.0))
+
+
+def _head_rows(person: np.ndarray) -> tuple[int, float]:
+    """Top row of the person silhouette and the head width (px): the 60th percentile of the
+    silhouette's width over its upper part (as deep as about a head is wide)."""
+    h, w = person.shape
+    ys = np.flatnonzero(person.sum(axis=1) > 2)
+    if ys.size == 0:
+        return 0, float(w)
+    top = int(ys[0])
+    widths = person[top: top + max(4, h // 3)].sum(axis=1)
+    head_w = float(np.percentile(widths, 60)) if widths.size else float(w)
+    widths = person[top: top + max(4, int(1.0 * head_w))].sum(axis=1)
+    return top, max(float(np.percentile(widths, 60)), 8.0)
+
+
+def _scalp_seed(lab: np.ndarray, tex: np.ndarray, person: np.ndarray, head: np.ndarray, s: float) -> np.ndarray:
+    """Sure skin without a face: smooth skin-coloured pixels well inside the head silhouette.
+
+    The smoothest skin-coloured part of the head (texture under the median of the skin-coloured
+    head pixels) in connected regions of at least a tenth of the largest one: the scalp of a
+    bald or thinning head, the forehead or the neck of a haired one.
+    """
+    inner = cv2.erode(person.astype(np.uint8), np.ones((3, 3), np.uint8),
+                      iterations=max(1, round(2.0 * s))).astype(bool)
+    cand = _skin_prior(lab) & inner & head
+    if cand.sum() < 30:
+        return cand
+    smooth = tex < np.percentile(tex[cand], 50)
+    seed = (cand & smooth).astype(np.uint8)
+    seed = cv2.morphologyEx(seed, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(seed)
+    if n <= 1:
+        return seed.astype(bool)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    keep = np.flatnonzero(areas >= 0.1 * areas.max()) + 1
+    return np.isin(comp, keep)
+
+
+def _scores_without_face(work, prob, f: float = 1.0):
+    """Skin, hair, other and background from colour and texture alone (top, back and side views).
+
+    The head is the top of the person silhouette, about as deep as it is wide; its scale is the
+    assumed head width. Skin is modelled from the head's own smooth skin-coloured region (see
+    `_scalp_seed`), then the same steps as with a face: hair from the head pixels far from that
+    skin, texture, GrabCut for skin against the rest, EM refits, hair against the local scalp
+    colour, and skin/background blends at the silhouette.
+    """
+    from .face import HEAD_WIDTH_MM
+
+    h, w = work.shape[:2]
+    shape = (h, w)
+    rng = np.random.default_rng(0)
+    person = prob > 0.5
+    sure_person = prob > 0.8
+    top, head_w = _head_rows(person)
+    s = head_w / HEAD_WIDTH_MM  # px per mm on the working image
+    rows = np.arange(h)[:, None]
+    head = np.broadcast_to(rows < top + 1.3 * head_w, shape)
+    lab = _to_lab(work)
+    tex = _texture(lab, 0.8, person)
+    seed = _scalp_seed(lab, tex, person, head, s)
+    if seed.sum() >= 30:
+        work = _normalise_exposure(work, seed)
+        lab = _to_lab(work)
+        tex = _texture(lab, 0.8, person)
     idx = _bin_index(lab)
-    if skin_seed.sum() > 30:
-        keep = _robust_inliers(lab[skin_seed], 3.0)
-        rgb_px = _subsample(work[skin_seed][keep], 3000, rng)
-        ll_skin = _log_density(np.concatenate([lab[skin_seed][keep], _augment_skin(rgb_px)]), sigma_bins=1.2)[idx]
-        ref = np.percentile(ll_skin[skin_seed], 5)
+    if seed.sum() >= 30:
+        px = lab[seed]
+        skin = _SkinModel.fit(px[_robust_inliers(px, 3.0)])
+    else:  # no skin-coloured smooth region: a generic light-to-dark skin
+        skin = _SkinModel(np.array([12.0, 16.0]), np.linalg.inv(np.diag([40.0, 60.0])),
+                          float(np.log(2400.0)), 55.0, 15.0, 75.0)
+    skin_d2 = skin.d2(lab)
+    ll_skin = skin.log_density(lab)
+    tex_skin = float(np.median(tex[seed])) if seed.sum() >= 30 else float(np.percentile(tex[person], 25)) \
+        if person.any() else 1.0
+
+    inner = cv2.erode(sure_person.astype(np.uint8), np.ones((3, 3), np.uint8),
+                      iterations=max(1, round(3.0 * s))).astype(bool)
+    hair_samples = head & inner & (skin_d2 > 9.0)
+    head_area = max(1, int((head & person).sum()))
+    has_hair = hair_samples.sum() > max(15, _HAIR_MIN_SHARE * head_area)
+    if has_hair:
+        ll_hair = _log_density(_subsample(lab[hair_samples], 4000, rng), sigma_bins=1.0)[idx]
     else:
-        ll_skin = np.full((h, w), -12.0, np.float32)
-        ref = 0.0
-    nonskin = (ll_skin - ref) < -3.0
-    ll_hair = _log_density(_subsample(lab[sure & nonskin], 4000, rng))[idx]
-    ll_bg = _log_density(_subsample(lab[prob < 0.2], 4000, rng))[idx]
-    tex_skin = float(np.median(tex[skin_seed])) if skin_seed.any() else float(np.median(tex))
-    ll_hair = ll_hair + np.clip(np.log((tex + 0.5) / (tex_skin + 0.5)), -1.5, 1.5)
+        ll_hair = np.full(shape, np.log(1.0 / (_NL * _NA * _NA)) + _NO_HAIR_LL, np.float32)
+    below = sure_person & ~head
+    has_other = below.sum() > 50
+    ll_other = _log_density(_subsample(lab[below], 4000, rng), sigma_bins=1.0)[idx] if has_other \
+        else np.full(shape, -30.0, np.float32)
+    ll_bg = _log_density(_subsample(lab[prob < 0.2], 4000, rng), sigma_bins=1.0)[idx]
+    tex_ratio = np.log((tex + _TEX_OFFSET) / (tex_skin + _TEX_OFFSET))
+    ll_hair = ll_hair + _TEX_WEIGHT * np.clip(tex_ratio, -_TEX_CLIP, _TEX_CLIP)
+
     p = np.clip(prob, 1e-3, 1 - 1e-3)
-    scores = np.full((h, w, 4), -30.0, np.float32)
-    scores[..., _CLS_BG] = 1.5 * np.log(1 - p) + 0.5 * ll_bg
-    scores[..., _CLS_SKIN] = 1.5 * np.log(p) + ll_skin
-    scores[..., _CLS_HAIR] = 1.5 * np.log(p) + ll_hair
-    s_guess = max(w, h) / 300.0
-    scores = _softmax_smooth(scores, work, max(1, round(s_guess)), iters=1)
-    # the head: the top of the person silhouette down to about one and a half head widths
-    ys = np.flatnonzero(person.any(axis=1))
-    head = np.zeros((h, w), bool)
-    if ys.size:
-        top = ys[0]
-        widths = person[top: top + max(4, h // 3)].sum(axis=1)
-        head_w = float(np.percentile(widths, 60)) if widths.size else w
-        head[top: int(top + 1.4 * max(head_w, 1))] = True
-    zones = {"scalp_zone": head, "hair_zone": head & person, "force_other": np.zeros((h, w), bool),
-             "outline_mask": head & person, "px_per_mm_full": 3.0}
+    lp_person, lp_bg = np.log(p), np.log(1 - p)
+    scores = np.empty((h, w, 4), np.float32)
+    scores[..., _CLS_BG] = lp_bg + ll_bg
+    scores[..., _CLS_SKIN] = lp_person + ll_skin
+    scores[..., _CLS_HAIR] = lp_person + ll_hair + np.where(head, 0.0, -4.0)
+    scores[..., _CLS_OTHER] = lp_person + ll_other + np.where(head, -2.5, 0.0)
+    # hats and caps: a clear colour that no hair or skin has is headwear
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
+    hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
+    unnatural = ((chroma > 45.0) | ((chroma > 22.0) & ((hue < 20.0) | (hue > 100.0)))) & person
+    unnatural = cv2.morphologyEx(unnatural.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8),
+                                 iterations=max(1, round(1.0 * s))).astype(bool)
+    scores[..., _CLS_OTHER] += np.where(unnatural, 6.0, 0.0)
+    scores[..., _CLS_HAIR] -= np.where(unnatural, 6.0, 0.0)
+    # GrabCut for skin against the rest, from the seed and the background
+    gc = np.full(shape, cv2.GC_PR_BGD, np.uint8)
+    gc[(skin_d2 < 9.0) & person] = cv2.GC_PR_FGD
+    gc[prob < 0.2] = cv2.GC_BGD
+    sure_skin = cv2.erode(seed.astype(np.uint8), np.ones((3, 3), np.uint8),
+                          iterations=max(1, round(2 * s))).astype(bool)
+    gc[sure_skin] = cv2.GC_FGD
+    fg = _grabcut_skin(work, gc, _GC_SIDE)
+    scores[..., _CLS_SKIN] += _GC_WEIGHT * (2.0 * fg - 1.0)
+    ll_skin_cur, ll_hair_cur = ll_skin, ll_hair
+    for _ in range(_EM_ROUNDS):
+        cls1 = _argmax_channels(scores)
+        sure1 = scores[..., _CLS_SKIN] - _max_except(scores, _CLS_SKIN) > _EM_MARGIN
+        sel = (sure1 | seed) & sure_person & head
+        if sel.sum() <= 50:
+            break
+        px = lab[sel]
+        skin2 = _SkinModel.fit(px[_robust_inliers(px, 3.0)])
+        ll_s2 = skin2.log_density(lab)
+        scores[..., _CLS_SKIN] += ll_s2 - ll_skin_cur
+        hs2 = (cls1 == _CLS_HAIR) & head & inner & (skin2.d2(lab) > 9.0)
+        if hs2.sum() > max(15, _HAIR_MIN_SHARE * head_area):
+            ll_h2 = _log_density(_subsample(lab[hs2], 4000, rng), sigma_bins=1.0)[idx]
+        else:
+            ll_h2 = np.full(shape, np.log(1.0 / (_NL * _NA * _NA)) + _NO_HAIR_LL, np.float32)
+        ll_h2 = ll_h2 + _TEX_WEIGHT * np.clip(tex_ratio, -_TEX_CLIP, _TEX_CLIP)
+        scores[..., _CLS_HAIR] += np.where(head, ll_h2 - ll_hair_cur, 0.0)
+        ll_skin_cur, ll_hair_cur = ll_s2, ll_h2
+    scores = _softmax_smooth(scores, work, max(1, round(_SMOOTH_MM * s)), iters=1)
+    skull = head & person
+    if _STUBBLE_PENALTY > 0:
+        scores = _against_local_scalp(scores, lab, s, person, skull)
+    scores = _explain_blends(scores, work, s)
+    scores = _smooth_rim_hair(scores, lab, tex, tex_skin, s, skull)
+    scores = _islands(scores, s, _CLS_HAIR, _CLS_SKIN, 200.0, zone=skull)
+    scores = _islands(scores, s, _CLS_SKIN, _CLS_HAIR, _GLINT_MM2, zone=skull)
+    if _DEBUG is not None:
+        _DEBUG.update(seed=seed, head=head, tex=tex, tex_skin=tex_skin, lab=lab, skin=skin, scores=scores,
+                      hair_samples=hair_samples, work=work, prob=prob, s=s)
+    zones = {"scalp_zone": head, "hair_zone": skull, "force_other": unnatural & ~skull,
+             "outline_mask": skull, "px_per_mm_full": s / max(f, 1e-6), "seed": seed}
     return scores, zones
