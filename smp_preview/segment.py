@@ -107,6 +107,7 @@ _GC_HAIR_WEIGHT = 0.0  # weight of the hair/not-hair graph cut on the head
 _GC_HAIR_SURE = 4.0  # score margin that makes a pixel a sure seed of it
 _UPSAMPLE_CLIP = 2.0  # class scores are clipped this far below the best before upsampling
 _NO_HAIR_LL = 1.0  # log-density bonus of the broad "not skin" model used when bald
+_FIBROUS = 1.3  # hair samples (no face) have this many times the scalp seed's texture
 _BORDER_DE = 12.0  # a border piece this close (Lab) to the photo's centre colour is no background
 
 
@@ -1683,7 +1684,10 @@ def _scores_without_face(work, prob, f: float = 1.0):
 
     inner = cv2.erode(sure_person.astype(np.uint8), np.ones((3, 3), np.uint8),
                       iterations=max(1, round(3.0 * s))).astype(bool)
-    hair_samples = head & inner & (skin_d2 > 9.0)
+    # hair samples are fibrous: a smooth region far from the skin colour is a highlight or a
+    # blown-out part of the scalp (or a smooth hat), not hair
+    fibrous = tex > _FIBROUS * tex_skin
+    hair_samples = head & inner & (skin_d2 > 9.0) & fibrous
     head_area = max(1, int((head & person).sum()))
     has_hair = hair_samples.sum() > max(15, _HAIR_MIN_SHARE * head_area)
     if has_hair:
@@ -1703,7 +1707,7 @@ def _scores_without_face(work, prob, f: float = 1.0):
     scores = np.empty((h, w, 4), np.float32)
     scores[..., _CLS_BG] = lp_bg + ll_bg
     scores[..., _CLS_SKIN] = lp_person + ll_skin
-    scores[..., _CLS_HAIR] = lp_person + ll_hair + np.where(head, 0.0, -4.0)
+    scores[..., _CLS_HAIR] = lp_person + ll_hair + np.where(head & person, 0.0, -4.0)
     scores[..., _CLS_OTHER] = lp_person + ll_other + np.where(head, -2.5, 0.0)
     # hats and caps: a clear colour that no hair or skin has is headwear
     chroma = np.hypot(lab[..., 1], lab[..., 2])
@@ -1733,7 +1737,7 @@ def _scores_without_face(work, prob, f: float = 1.0):
         skin2 = _SkinModel.fit(px[_robust_inliers(px, 3.0)])
         ll_s2 = skin2.log_density(lab)
         scores[..., _CLS_SKIN] += ll_s2 - ll_skin_cur
-        hs2 = (cls1 == _CLS_HAIR) & head & inner & (skin2.d2(lab) > 9.0)
+        hs2 = (cls1 == _CLS_HAIR) & head & inner & (skin2.d2(lab) > 9.0) & fibrous
         if hs2.sum() > max(15, _HAIR_MIN_SHARE * head_area):
             ll_h2 = _log_density(_subsample(lab[hs2], 4000, rng), sigma_bins=1.0)[idx]
         else:
@@ -1755,3 +1759,44 @@ def _scores_without_face(work, prob, f: float = 1.0):
     zones = {"scalp_zone": head, "hair_zone": skull, "force_other": unnatural & ~skull,
              "outline_mask": skull, "px_per_mm_full": s / max(f, 1e-6), "seed": seed}
     return scores, zones
+
+
+def _head_evidence(d: dict) -> dict:
+    """Exploration: features that tell a head from other things (from the _DEBUG dict)."""
+    scores, seed, head, tex, lab, prob = d["scores"], d["seed"], d["head"], d["tex"], d["lab"], d["prob"]
+    person = prob > 0.5
+    skull = head & person
+    cls = _argmax_channels(scores)
+    skinm = (cls == _CLS_SKIN) & skull
+    hairm = (cls == _CLS_HAIR) & skull
+    out = {"pfrac": person.mean(), "skin": skinm.sum() / max(1, skull.sum()), "hair": hairm.sum() / max(1, skull.sum())}
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(skinm.astype(np.uint8))
+    if n > 1:
+        k = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        big = (comp == k).astype(np.uint8)
+        cnts, _ = cv2.findContours(big, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        hull = cv2.convexHull(max(cnts, key=cv2.contourArea))
+        out["solid"] = big.sum() / max(1.0, cv2.contourArea(hull) + 0.5 * cv2.arcLength(hull, True))
+        out["share"] = big.sum() / max(1, skinm.sum())
+    else:
+        out["solid"] = out["share"] = 0.0
+    rest = person & ~skinm
+    out["tex_s"] = float(d["tex_skin"])
+    out["tex_rel"] = float(d["tex_skin"]) / max(1e-3, float(np.median(tex[rest])) if rest.any() else 1.0)
+    sk = d["skin"]
+    out["hue"] = float(np.degrees(np.arctan2(sk.mean_ab[1], sk.mean_ab[0])))
+    out["chr"] = float(np.linalg.norm(sk.mean_ab))
+    out["L"] = sk.L_mean
+    npc, _, st, _ = cv2.connectedComponentsWithStats(person.astype(np.uint8))
+    out["ncomp"] = int((st[1:, cv2.CC_STAT_AREA] > 0.01 * person.size).sum())
+    # upper outline of the silhouette: a cap
+    cols = np.flatnonzero(skull.any(axis=0))
+    if cols.size > 10:
+        ytop = np.argmax(skull[:, cols], axis=0).astype(np.float64)
+        x = (cols - cols.mean()) / max(1, cols.size)
+        c = np.polyfit(x, ytop, 2)
+        res = ytop - np.polyval(c, x)
+        out["cap_a"] = c[0] / cols.size
+        out["cap_res"] = float(np.sqrt(np.mean(res ** 2))) / cols.size
+        out["touch_top"] = float((ytop <= 1).mean())
+    return out
