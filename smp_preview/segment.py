@@ -1666,6 +1666,7 @@ def _scores_without_face(work, prob, f: float = 1.0):
     lab = _to_lab(work)
     tex = _texture(lab, 0.8, person)
     seed = _scalp_seed(lab, tex, person, head, s)
+    clipped = work.min(axis=2) >= 245  # before any exposure change
     if seed.sum() >= 30:
         work = _normalise_exposure(work, seed)
         lab = _to_lab(work)
@@ -1717,6 +1718,11 @@ def _scores_without_face(work, prob, f: float = 1.0):
                                  iterations=max(1, round(1.0 * s))).astype(bool)
     scores[..., _CLS_OTHER] += np.where(unnatural, 6.0, 0.0)
     scores[..., _CLS_HAIR] -= np.where(unnatural, 6.0, 0.0)
+    # blown-out light on the head (a shiny or overexposed scalp) is flat white: smooth skin,
+    # not white hair, which keeps its strands' texture
+    blown = clipped & (tex < tex_skin) & head & person
+    scores[..., _CLS_SKIN] += np.where(blown, 4.0, 0.0)
+    scores[..., _CLS_HAIR] -= np.where(blown, 4.0, 0.0)
     # GrabCut for skin against the rest, from the seed and the background
     gc = np.full(shape, cv2.GC_PR_BGD, np.uint8)
     gc[(skin_d2 < 9.0) & person] = cv2.GC_PR_FGD
