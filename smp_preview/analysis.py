@@ -65,6 +65,33 @@ def _head_width_px(seg: Segmentation, prob_small: np.ndarray, f: float, width: i
     return float(top.sum(axis=1).max()) / f
 
 
+_SKIN_SOLIDITY = 0.8  # a scalp: the largest skin region fills this share of its convex hull
+_HEAD_SOLIDITY = 0.85  # skin and hair of the head together, likewise
+_CAP_SOLIDITY = 0.95  # ... and this much for a head recognised by its outline alone
+_CAP_RESIDUAL = 0.045  # rms distance of the silhouette top from a parabola, in head widths
+_MAX_SKIN_CHROMA = 60.0  # skin is never this saturated (an orange, a retina, a red cup are)
+_TOP_CUT = 0.2  # a head cut off by the top of the frame on more than this share of its width
+
+
+def _shows_head(ev: dict | None) -> bool:
+    """Whether a photo without a face shows a head, from `segment._head_evidence`.
+
+    It needs some smooth skin of a skin colour (scalp, neck or ears), a compact silhouette of
+    skin and hair, and one of: a solid patch of scalp skin (bald or thinning heads from any
+    side); the person segmenter seeing a person whose head lies inside the frame (haired back
+    and side views); or the clean skull cap of a head against the background. Fur, food,
+    coins and textures are ragged or lack a skin-coloured smooth region.
+    """
+    if ev is None:
+        return True  # a face was found: the face decides
+    if ev["seed_px"] < 30 or ev["skin_chroma"] > _MAX_SKIN_CHROMA or ev["head_solidity"] < _HEAD_SOLIDITY:
+        return False
+    scalp = ev["skin_solidity"] >= _SKIN_SOLIDITY
+    person = ev["selfie"] >= 0.5 and ev["top_cut"] <= _TOP_CUT
+    cap = ev["head_solidity"] >= _CAP_SOLIDITY and ev["cap_residual"] <= _CAP_RESIDUAL and ev["top_cut"] <= _TOP_CUT
+    return bool(scalp or person or cap)
+
+
 def analyse(
     photo: Photo,
     models: Models | None = None,
@@ -127,7 +154,8 @@ def analyse(
     # Without a face, a head is only taken as found where some skin of the scalp shows: colour and
     # texture alone call grass or fur "hair", but nothing else looks like bare scalp beside it.
     if face is None and (float(np.isin(seg.labels, (SCALP, HAIR)).mean()) < 0.02
-                         or float((seg.labels == SCALP).mean()) < 0.01):
+                         or float((seg.labels == SCALP).mean()) < 0.01
+                         or not _shows_head(seg.head_evidence)):
         raise NoHeadFound(
             "No head or face was found in the photo.",
             "Use a photo that shows the client's head clearly, ideally from the front.",

@@ -119,12 +119,15 @@ class Segmentation:
     ``head_outline`` is the outline of the head above the ears as an ellipse in image pixels,
     ``((cx, cy), (width, height), angle_deg)`` in the convention of `cv2.fitEllipse`, fitted to
     the person silhouette above the eyes (hair included); None when no head was found.
+    ``head_evidence`` (photos without a face only, else None): the measures that tell a head
+    from other things, see `_head_evidence`.
     """
 
     labels: np.ndarray
     hair_coverage: np.ndarray
     head_mask: np.ndarray
     head_outline: tuple | None = None
+    head_evidence: dict | None = None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -840,6 +843,7 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
     if face is None:
         # The person segmenter misses close-ups of the scalp (top and back views) or a part of
         # them: join it with what the colours of the photo's border do not explain.
+        selfie_prob = person_prob
         person_prob = _person_without_face(rgb, person_prob)
     person_full = person_prob > 0.5
     labels = person_full.astype(np.uint8) * np.uint8(OTHER)  # BACKGROUND elsewhere (0)
@@ -868,7 +872,9 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
     if face is not None:
         scores, zones = _scores_with_face(work, prob, face, (x0, y0), f)
     else:
-        scores, zones = _scores_without_face(work, prob, f)
+        selfie = cv2.resize(selfie_prob[y0:y1, x0:x1], (ww, wh), interpolation=cv2.INTER_AREA) if f < 1.0 \
+            else selfie_prob[y0:y1, x0:x1]
+        scores, zones = _scores_without_face(work, prob, f, selfie)
 
     # Full-resolution edges: upsample the class scores and filter them with the photo as guide.
     if f < 1.0:
@@ -925,7 +931,7 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
         if e is not None:
             (cx, cy), (ew, eh), ang = e
             outline = ((cx / f + x0, cy / f + y0), (ew / f, eh / f), ang)
-    return Segmentation(labels, coverage, head_full, outline)
+    return Segmentation(labels, coverage, head_full, outline, zones.get("evidence"))
 
 
 def _max_except(x: np.ndarray, k: int) -> np.ndarray:
@@ -1643,7 +1649,7 @@ def _scalp_seed(lab: np.ndarray, tex: np.ndarray, person: np.ndarray, head: np.n
     return np.isin(comp, keep)
 
 
-def _scores_without_face(work, prob, f: float = 1.0):
+def _scores_without_face(work, prob, f: float = 1.0, selfie=None):
     """Skin, hair, other and background from colour and texture alone (top, back and side views).
 
     The head is the top of the person silhouette, about as deep as it is wide; its scale is the
@@ -1762,47 +1768,54 @@ def _scores_without_face(work, prob, f: float = 1.0):
     if _DEBUG is not None:
         _DEBUG.update(seed=seed, head=head, tex=tex, tex_skin=tex_skin, lab=lab, skin=skin, scores=scores,
                       hair_samples=hair_samples, work=work, prob=prob, s=s)
+    evidence = _head_evidence(scores, seed, skull, tex, tex_skin, skin, prob if selfie is None else selfie)
     zones = {"scalp_zone": head, "hair_zone": skull, "force_other": unnatural & ~skull,
-             "outline_mask": skull, "px_per_mm_full": s / max(f, 1e-6), "seed": seed}
+             "outline_mask": skull, "px_per_mm_full": s / max(f, 1e-6), "evidence": evidence}
     return scores, zones
 
 
-def _head_evidence(d: dict) -> dict:
-    """Exploration: features that tell a head from other things (from the _DEBUG dict)."""
-    scores, seed, head, tex, lab, prob = d["scores"], d["seed"], d["head"], d["tex"], d["lab"], d["prob"]
-    person = prob > 0.5
-    skull = head & person
+
+def _solidity(mask: np.ndarray) -> float:
+    """Area of the largest region of ``mask`` over the area of its convex hull (0 when empty)."""
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8))
+    if n <= 1:
+        return 0.0
+    k = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    big = (comp == k).astype(np.uint8)
+    cnts, _ = cv2.findContours(big, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    hull = cv2.convexHull(max(cnts, key=cv2.contourArea))
+    return float(big.sum()) / max(1.0, cv2.contourArea(hull) + 0.5 * cv2.arcLength(hull, True))
+
+
+def _head_evidence(scores, seed, skull, tex, tex_skin, skin, selfie) -> dict:
+    """What tells a head seen without its face from other things (see `analysis._shows_head`).
+
+    ``skin_share`` / ``hair_share``: shares of the head silhouette (the top of the person) taken
+    as skin and hair; ``skin_solidity``: solidity of the largest skin region (a scalp is one
+    convex patch; a cat's smooth fur or a cup's rim is ragged); ``head_solidity``: the same for
+    skin and hair together; ``seed_px``: pixels of smooth skin-coloured seed; ``skin_chroma``:
+    chroma of the skin model (skin stays under about 55, a retina or an orange does not);
+    ``tex_rel``: texture of the skin seed over the texture of the rest of the person (scalp is
+    the smoothest part); ``cap_residual``: rms distance (in head widths) of the silhouette's top
+    from a parabola (a skull's cap); ``selfie``: mean selfie-segmenter person probability over
+    the head silhouette; ``top_cut``: share of the silhouette's columns that
+    reach the top of the image (a head seen whole has background above it).
+    """
     cls = _argmax_channels(scores)
     skinm = (cls == _CLS_SKIN) & skull
     hairm = (cls == _CLS_HAIR) & skull
-    out = {"pfrac": person.mean(), "skin": skinm.sum() / max(1, skull.sum()), "hair": hairm.sum() / max(1, skull.sum())}
-    n, comp, stats, _ = cv2.connectedComponentsWithStats(skinm.astype(np.uint8))
-    if n > 1:
-        k = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-        big = (comp == k).astype(np.uint8)
-        cnts, _ = cv2.findContours(big, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        hull = cv2.convexHull(max(cnts, key=cv2.contourArea))
-        out["solid"] = big.sum() / max(1.0, cv2.contourArea(hull) + 0.5 * cv2.arcLength(hull, True))
-        out["share"] = big.sum() / max(1, skinm.sum())
-    else:
-        out["solid"] = out["share"] = 0.0
-    rest = person & ~skinm
-    out["tex_s"] = float(d["tex_skin"])
-    out["tex_rel"] = float(d["tex_skin"]) / max(1e-3, float(np.median(tex[rest])) if rest.any() else 1.0)
-    sk = d["skin"]
-    out["hue"] = float(np.degrees(np.arctan2(sk.mean_ab[1], sk.mean_ab[0])))
-    out["chr"] = float(np.linalg.norm(sk.mean_ab))
-    out["L"] = sk.L_mean
-    npc, _, st, _ = cv2.connectedComponentsWithStats(person.astype(np.uint8))
-    out["ncomp"] = int((st[1:, cv2.CC_STAT_AREA] > 0.01 * person.size).sum())
-    # upper outline of the silhouette: a cap
+    n_skull = max(1, int(skull.sum()))
+    rest = skull & ~skinm
+    ev = {"skin_share": float(skinm.sum()) / n_skull, "hair_share": float(hairm.sum()) / n_skull,
+          "skin_solidity": _solidity(skinm), "head_solidity": _solidity(skinm | hairm),
+          "seed_px": int(seed.sum()), "skin_chroma": float(np.linalg.norm(skin.mean_ab)),
+          "tex_rel": float(tex_skin) / max(1e-3, float(np.median(tex[rest])) if rest.any() else 1.0),
+          "selfie": float(selfie[skull].mean()) if skull.any() else 0.0, "cap_residual": 1.0, "top_cut": 1.0}
     cols = np.flatnonzero(skull.any(axis=0))
     if cols.size > 10:
         ytop = np.argmax(skull[:, cols], axis=0).astype(np.float64)
-        x = (cols - cols.mean()) / max(1, cols.size)
+        x = (cols - cols.mean()) / cols.size
         c = np.polyfit(x, ytop, 2)
-        res = ytop - np.polyval(c, x)
-        out["cap_a"] = c[0] / cols.size
-        out["cap_res"] = float(np.sqrt(np.mean(res ** 2))) / cols.size
-        out["touch_top"] = float((ytop <= 1).mean())
-    return out
+        ev["cap_residual"] = float(np.sqrt(np.mean((ytop - np.polyval(c, x)) ** 2))) / cols.size
+        ev["top_cut"] = float((ytop <= 1).mean())
+    return ev
