@@ -108,6 +108,7 @@ _GC_HAIR_SURE = 4.0  # score margin that makes a pixel a sure seed of it
 _UPSAMPLE_CLIP = 2.0  # class scores are clipped this far below the best before upsampling
 _NO_HAIR_LL = 1.0  # log-density bonus of the broad "not skin" model used when bald
 _FIBROUS = 1.3  # hair samples (no face) have this many times the scalp seed's texture
+_BORDER_SUPPORT = 0.3  # ... and a backdrop colour is shared by this share of the border pieces
 _BORDER_DE = 12.0  # a border piece this close (Lab) to the photo's centre colour is no background
 
 
@@ -845,6 +846,7 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
         # them: join it with what the colours of the photo's border do not explain.
         selfie_prob = person_prob
         person_prob = _person_without_face(rgb, person_prob)
+        turns = _upright_turns(person_prob > 0.5)
     person_full = person_prob > 0.5
     labels = person_full.astype(np.uint8) * np.uint8(OTHER)  # BACKGROUND elsewhere (0)
     coverage = np.zeros((H, W), np.float32)
@@ -874,7 +876,7 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
     else:
         selfie = cv2.resize(selfie_prob[y0:y1, x0:x1], (ww, wh), interpolation=cv2.INTER_AREA) if f < 1.0 \
             else selfie_prob[y0:y1, x0:x1]
-        scores, zones = _scores_without_face(work, prob, f, selfie)
+        scores, zones = _scores_without_face(work, prob, f, selfie, turns)
 
     # Full-resolution edges: upsample the class scores and filter them with the photo as guide.
     if f < 1.0:
@@ -1541,10 +1543,12 @@ def _fit_skull(person: np.ndarray, u: np.ndarray, v: np.ndarray, face: FaceGeome
 def _person_from_border(rgb: np.ndarray) -> np.ndarray:
     """Probability that a pixel is not background, where the background is the border colours.
 
-    The border is the top edge and the upper halves of the sides (the bottom edge is often the
-    neck or the shoulders), cut into short pieces; a piece whose colour is the colour of the
-    photo's centre (a close-up whose head reaches the frame) is not taken as background. The
-    largest region that fits none of the background colours is the person.
+    The border is cut into short pieces along all four edges. A piece whose colour is the colour
+    of the photo's centre (a head that reaches the frame) is not taken as background, nor one of
+    a colour that few other pieces share when some colour is widely shared; nor a piece of the
+    lower half (often the neck, the shoulders or the clothes) unless its colour is
+    that of a piece of the upper half (the same backdrop). The largest region that fits none of
+    the background colours is the person.
     """
     H, W = rgb.shape[:2]
     f = min(1.0, 256.0 / max(H, W))
@@ -1552,23 +1556,30 @@ def _person_from_border(rgb: np.ndarray) -> np.ndarray:
     lab = _to_lab(small)
     h, w = lab.shape[:2]
     b = max(2, int(0.04 * min(h, w)))
-    pieces = []  # (mask of the piece)
-    for x in range(0, w, max(b, w // 8)):  # the top edge
-        m = np.zeros((h, w), bool)
-        m[:b, x: x + max(b, w // 8)] = True
-        pieces.append(m)
-    for side in (slice(0, b), slice(w - b, w)):  # the upper half of each side
-        for y in range(b, max(b + 1, h // 2), max(b, h // 8)):
-            m = np.zeros((h, w), bool)
-            m[y: min(h // 2, y + max(b, h // 8)), side] = True
-            if m.any():
-                pieces.append(m)
+    sx, sy = max(b, w // 8), max(b, h // 8)
+    pieces = []  # (y-slice, x-slice, in the upper half)
+    for x in range(0, w, sx):
+        pieces += [(slice(0, b), slice(x, x + sx), True), (slice(h - b, h), slice(x, x + sx), False)]
+    for y in range(b, h - b, sy):
+        up = y + sy / 2 < h / 2
+        pieces += [(slice(y, min(h - b, y + sy)), slice(0, b), up), (slice(y, min(h - b, y + sy)), slice(w - b, w), up)]
     centre = lab[h // 3: h - h // 6, w // 3: w - w // 3].reshape(-1, 3)
     c_med = np.median(centre, axis=0)
-    far = [m for m in pieces if np.linalg.norm(np.median(lab[m], axis=0) - c_med) > _BORDER_DE]
+    med = [np.median(lab[ys, xs].reshape(-1, 3), axis=0) for ys, xs, _ in pieces]
+    far = [np.linalg.norm(m - c_med) > _BORDER_DE for m in med]
+    # a backdrop is shared by many pieces: a piece of a colour that few others have (hair or
+    # skin at the frame, a collar) is no background, unless no colour is shared that widely
+    support = np.array([sum(np.linalg.norm(m - q) < _BORDER_DE for q in med) for m in med]) / len(med)
+    if (support >= _BORDER_SUPPORT).any():
+        far = [fr and sp >= _BORDER_SUPPORT for fr, sp in zip(far, support)]
+    upper = [m for m, fr, (_, _, u) in zip(med, far, pieces) if fr and u]
     border = np.zeros((h, w), bool)
-    for m in (far if len(far) >= max(2, len(pieces) // 4) else pieces):
-        border |= m
+    for m, fr, (ys, xs, u) in zip(med, far, pieces):
+        if fr and (u or len(upper) < 2 or min(np.linalg.norm(m - q) for q in upper) < _BORDER_DE):
+            border[ys, xs] = True
+    if border.sum() < 4 * b * b:  # the centre colour fills the whole border: use the upper border
+        for ys, xs, u in pieces:
+            border[ys, xs] |= u
     ll = _log_density(lab[border], sigma_bins=1.0)[_bin_index(lab)]
     thr = float(np.percentile(ll[border], 5))
     prob = 1.0 / (1.0 + np.exp(np.clip(ll - thr + 1.0, -30, 30)))
@@ -1579,6 +1590,24 @@ def _person_from_border(rgb: np.ndarray) -> np.ndarray:
         keep = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
         prob = np.where(comp == keep, prob, np.minimum(prob, 0.3))
     return cv2.resize(prob, (W, H), interpolation=cv2.INTER_LINEAR)
+
+
+def _upright_turns(person: np.ndarray) -> int:
+    """Quarter turns (``np.rot90``'s k) that bring the head of a face-less photo upright.
+
+    A head leaves the frame on the side of the neck and shoulders (or where the photo cuts it
+    off), and its crown is the far side: the frame edge the person covers most is turned to the
+    bottom. 0 when the person covers less than a sixth of every edge (a whole head in view) or
+    covers the bottom edge at least as much as any other.
+    """
+    if not person.any():
+        return 0
+    # np.rot90 turns counter-clockwise: k = 1 brings the left edge to the bottom, 2 the top, 3 the right
+    cover = {0: person[-1].mean(), 1: person[:, 0].mean(), 2: person[0].mean(), 3: person[:, -1].mean()}
+    k, most = max(cover.items(), key=lambda kv: kv[1])
+    if most < 1.0 / 6.0 or cover[0] >= most - 1e-6:
+        return 0
+    return int(k)
 
 
 def _person_without_face(rgb: np.ndarray, person_prob: np.ndarray) -> np.ndarray:
@@ -1649,8 +1678,22 @@ def _scalp_seed(lab: np.ndarray, tex: np.ndarray, person: np.ndarray, head: np.n
     return np.isin(comp, keep)
 
 
-def _scores_without_face(work, prob, f: float = 1.0, selfie=None):
+def _scores_without_face(work, prob, f: float = 1.0, selfie=None, turns: int = 0):
     """Skin, hair, other and background from colour and texture alone (top, back and side views).
+
+    ``turns``: quarter turns (`_upright_turns`) that bring the head upright; the scores and zones
+    are computed on the turned image and turned back.
+    """
+    if turns % 4 == 0:
+        return _scores_upright(work, prob, f, selfie)
+    rot = lambda a: None if a is None else np.ascontiguousarray(np.rot90(a, turns))  # noqa: E731
+    scores, zones = _scores_upright(rot(work), rot(prob), f, rot(selfie))
+    back = lambda a: np.ascontiguousarray(np.rot90(a, -turns)) if isinstance(a, np.ndarray) else a  # noqa: E731
+    return back(scores), {k: back(v) for k, v in zones.items()}
+
+
+def _scores_upright(work, prob, f: float = 1.0, selfie=None):
+    """`_scores_without_face` on an image whose head is upright.
 
     The head is the top of the person silhouette, about as deep as it is wide; its scale is the
     assumed head width. Skin is modelled from the head's own smooth skin-coloured region (see
