@@ -109,7 +109,8 @@ _UPSAMPLE_CLIP = 2.0  # class scores are clipped this far below the best before 
 _NO_HAIR_LL = 1.0  # log-density bonus of the broad "not skin" model used when bald
 _FIBROUS = 1.3  # hair samples (no face) have this many times the scalp seed's texture
 _BORDER_SUPPORT = 0.3  # ... and a backdrop colour is shared by this share of the border pieces
-_BORDER_DE = 12.0  # a border piece this close (Lab) to the photo's centre colour is no background
+_BORDER_DE = 12.0
+_TURN_BOTTOM = 0.05  # a face-less head that covers more of the bottom edge than this is taken as upright  # a border piece this close (Lab) to the photo's centre colour is no background
 
 
 @dataclass(frozen=True, eq=False)
@@ -1598,14 +1599,15 @@ def _upright_turns(person: np.ndarray) -> int:
     A head leaves the frame on the side of the neck and shoulders (or where the photo cuts it
     off), and its crown is the far side: the frame edge the person covers most is turned to the
     bottom. 0 when the person covers less than a sixth of every edge (a whole head in view) or
-    covers the bottom edge at least as much as any other.
+    reaches the bottom edge at all (then the head may well be upright: on a busy background the
+    person mask touches other edges where it spills into the background).
     """
     if not person.any():
         return 0
     # np.rot90 turns counter-clockwise: k = 1 brings the left edge to the bottom, 2 the top, 3 the right
     cover = {0: person[-1].mean(), 1: person[:, 0].mean(), 2: person[0].mean(), 3: person[:, -1].mean()}
     k, most = max(cover.items(), key=lambda kv: kv[1])
-    if most < 1.0 / 6.0 or cover[0] >= most - 1e-6:
+    if most < 1.0 / 6.0 or cover[0] > _TURN_BOTTOM:
         return 0
     return int(k)
 
