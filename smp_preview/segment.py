@@ -110,6 +110,8 @@ _NO_HAIR_LL = 1.0  # log-density bonus of the broad "not skin" model used when b
 _FIBROUS = 1.3  # hair samples (no face) have this many times the scalp seed's texture
 _BORDER_SUPPORT = 0.3  # ... and a backdrop colour is shared by this share of the border pieces
 _BORDER_DE = 12.0
+_GLINT_L = 5.0  # 'hair' this much lighter than the scalp beside it and smooth is a highlight
+_GLINT_TEX = 1.8  # ... i.e. with under this many times the scalp seed's texture
 _TURN_BOTTOM = 0.05  # a face-less head that covers more of the bottom edge than this is taken as upright  # a border piece this close (Lab) to the photo's centre colour is no background
 
 
@@ -1806,6 +1808,7 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
     skull = head & person
     if _STUBBLE_PENALTY > 0:
         scores = _against_local_scalp(scores, lab, s, person, skull)
+    scores = _highlights_are_skin(scores, lab, tex, tex_skin, s, skull)
     scores = _explain_blends(scores, work, s)
     scores = _smooth_rim_hair(scores, lab, tex, tex_skin, s, skull)
     scores = _islands(scores, s, _CLS_HAIR, _CLS_SKIN, 200.0, zone=skull)
@@ -1830,6 +1833,23 @@ def _solidity(mask: np.ndarray) -> float:
     cnts, _ = cv2.findContours(big, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     hull = cv2.convexHull(max(cnts, key=cv2.contourArea))
     return float(big.sum()) / max(1.0, cv2.contourArea(hull) + 0.5 * cv2.arcLength(hull, True))
+
+
+def _highlights_are_skin(scores, lab, tex, tex_skin, s, zone):
+    """'Hair' that is lighter than the scalp beside it and as smooth as the scalp is a highlight.
+
+    A shiny scalp (above all a dark one) reflects the light as a smooth, lighter and greyer
+    patch that fits neither the skin model nor the background; hair lighter than the scalp
+    (grey or white on dark skin) keeps the texture of its strands.
+    """
+    cls = _argmax_channels(scores)
+    sure = (scores[..., _CLS_SKIN] - _max_except(scores, _CLS_SKIN) > _EM_MARGIN) & zone
+    loc, wsum = _local_mean(lab, sure, max(2.0, 12.0 * s))
+    cand = (zone & (cls == _CLS_HAIR) & (wsum > 0.02) & (lab[..., 0] > loc[..., 0] + _GLINT_L)
+            & (tex < _GLINT_TEX * tex_skin))
+    out = scores.copy()
+    out[..., _CLS_HAIR] -= np.where(cand, _STUBBLE_PENALTY, 0.0).astype(np.float32)
+    return out
 
 
 def _head_evidence(scores, seed, skull, tex, tex_skin, skin, selfie) -> dict:
