@@ -1810,6 +1810,7 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
         scores = _against_local_scalp(scores, lab, s, person, skull)
     scores = _highlights_are_skin(scores, lab, tex, tex_skin, s, skull)
     scores = _explain_blends(scores, work, s)
+    scores = _explain_spill(scores, work, s)
     scores = _smooth_rim_hair(scores, lab, tex, tex_skin, s, skull)
     scores = _islands(scores, s, _CLS_HAIR, _CLS_SKIN, 200.0, zone=skull)
     scores = _islands(scores, s, _CLS_SKIN, _CLS_HAIR, _GLINT_MM2, zone=skull)
