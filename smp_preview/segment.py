@@ -110,6 +110,7 @@ _NO_HAIR_LL = 1.0  # log-density bonus of the broad "not skin" model used when b
 _FIBROUS = 1.3  # hair samples (no face) have this many times the scalp seed's texture
 _BORDER_SUPPORT = 0.3  # ... and a backdrop colour is shared by this share of the border pieces
 _BORDER_DE = 12.0
+_DETACH_MM = 8.0  # skin/hair joined to the head by a neck thinner than twice this is no head (no face)
 _GLINT_L = 5.0  # 'hair' this much lighter than the scalp beside it and smooth is a highlight
 _GLINT_TEX = 1.8  # ... i.e. with under this many times the scalp seed's texture
 _TURN_BOTTOM = 0.05  # a face-less head that covers more of the bottom edge than this is taken as upright  # a border piece this close (Lab) to the photo's centre colour is no background
@@ -1814,10 +1815,13 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
     scores = _smooth_rim_hair(scores, lab, tex, tex_skin, s, skull)
     scores = _islands(scores, s, _CLS_HAIR, _CLS_SKIN, 200.0, zone=skull)
     scores = _islands(scores, s, _CLS_SKIN, _CLS_HAIR, _GLINT_MM2, zone=skull)
+    core = _head_core(scores, seed, s)
+    scores = _detached_from_head(scores, core, head, selfie)
     if _DEBUG is not None:
         _DEBUG.update(seed=seed, head=head, tex=tex, tex_skin=tex_skin, lab=lab, skin=skin, scores=scores,
                       hair_samples=hair_samples, work=work, prob=prob, s=s)
-    evidence = _head_evidence(scores, seed, skull, tex, tex_skin, skin, prob if selfie is None else selfie)
+    evidence = _head_evidence(scores, seed, skull if core is None else skull & core, tex, tex_skin, skin,
+                              prob if selfie is None else selfie)
     zones = {"scalp_zone": head, "hair_zone": skull, "force_other": unnatural & ~skull,
              "outline_mask": skull, "px_per_mm_full": s / max(f, 1e-6), "evidence": evidence}
     return scores, zones
@@ -1834,6 +1838,41 @@ def _solidity(mask: np.ndarray) -> float:
     cnts, _ = cv2.findContours(big, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     hull = cv2.convexHull(max(cnts, key=cv2.contourArea))
     return float(big.sum()) / max(1.0, cv2.contourArea(hull) + 0.5 * cv2.arcLength(hull, True))
+
+
+def _head_core(scores, seed, s) -> np.ndarray | None:
+    """The head: the skin and hair region that holds the scalp seed, opened by a disc of
+    `_DETACH_MM` (which cuts thin bridges to things beside it) and grown back by the disc inside
+    the region (so thin strands on the head stay). None without a seed."""
+    if seed.sum() < 30:
+        return None
+    cls = _argmax_channels(scores)
+    region = ((cls == _CLS_SKIN) | (cls == _CLS_HAIR)).astype(np.uint8)
+    r = max(1, round(_DETACH_MM * s))
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    core = cv2.morphologyEx(region, cv2.MORPH_OPEN, k)
+    n, comp = cv2.connectedComponents(core)
+    hits = np.bincount(comp[seed & (core > 0)], minlength=n)
+    hits[0] = 0
+    if n <= 1 or hits.max() == 0:
+        return None
+    keep = (comp == int(np.argmax(hits))).astype(np.uint8)
+    return cv2.dilate(keep, k).astype(bool) & region.astype(bool)
+
+
+def _detached_from_head(scores, core, head, selfie):
+    """Skin and hair of the head zone outside the head's core (`_head_core`) are background:
+    a busy background's skin- or hair-coloured things beside the head. Where the person
+    segmenter is sure of a person (over 0.8) nothing changes."""
+    if core is None:
+        return scores
+    cls = _argmax_channels(scores)
+    cut = ((cls == _CLS_SKIN) | (cls == _CLS_HAIR)) & ~core & head
+    if selfie is not None:
+        cut &= selfie < 0.8
+    out = scores.copy()
+    out[..., _CLS_BG] = np.where(cut, out.max(axis=2) + 1.0, out[..., _CLS_BG])
+    return out
 
 
 def _highlights_are_skin(scores, lab, tex, tex_skin, s, zone):
