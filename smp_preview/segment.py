@@ -1898,7 +1898,8 @@ def _head_evidence(scores, seed, skull, tex, tex_skin, skin, selfie) -> dict:
     ``skin_share`` / ``hair_share``: shares of the head silhouette (the top of the person) taken
     as skin and hair; ``skin_solidity``: solidity of the largest skin region (a scalp is one
     convex patch; a cat's smooth fur or a cup's rim is ragged); ``head_solidity``: the same for
-    skin and hair together; ``seed_px``: pixels of smooth skin-coloured seed; ``skin_chroma``:
+    skin and hair together; ``seed_px``: pixels of smooth skin-coloured seed, ``seed_share`` the share of
+    the head they cover; ``skin_chroma``:
     chroma of the skin model (skin stays under about 55, a retina or an orange does not);
     ``tex_rel``: texture of the skin seed over the texture of the rest of the person (scalp is
     the smoothest part); ``cap_residual``: rms distance (in head widths) of the silhouette's top
@@ -1913,7 +1914,7 @@ def _head_evidence(scores, seed, skull, tex, tex_skin, skin, selfie) -> dict:
     rest = skull & ~skinm
     ev = {"skin_share": float(skinm.sum()) / n_skull, "hair_share": float(hairm.sum()) / n_skull,
           "skin_solidity": _solidity(skinm), "head_solidity": _solidity(skinm | hairm),
-          "seed_px": int(seed.sum()), "skin_chroma": float(np.linalg.norm(skin.mean_ab)),
+          "seed_px": int(seed.sum()), "seed_share": float((seed & skull).sum()) / n_skull, "skin_chroma": float(np.linalg.norm(skin.mean_ab)),
           "tex_rel": float(tex_skin) / max(1e-3, float(np.median(tex[rest])) if rest.any() else 1.0),
           "selfie": float(selfie[skull].mean()) if skull.any() else 0.0, "cap_residual": 1.0, "top_cut": 1.0}
     cols = np.flatnonzero(skull.any(axis=0))
