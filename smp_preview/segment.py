@@ -1884,8 +1884,15 @@ def _highlights_are_skin(scores, lab, tex, tex_skin, s, zone):
     """
     cls = _argmax_channels(scores)
     sure = (scores[..., _CLS_SKIN] - _max_except(scores, _CLS_SKIN) > _EM_MARGIN) & zone
-    loc, wsum = _local_mean(lab, sure, max(2.0, 12.0 * s))
-    cand = (zone & (cls == _CLS_HAIR) & (wsum > 0.02) & (lab[..., 0] > loc[..., 0] + _GLINT_L)
+    # the scalp's lightness around each pixel (a wide blur: on the image reduced 4x, then resized)
+    h, w = zone.shape
+    size = (max(1, w // 4), max(1, h // 4))
+    L4 = cv2.resize(lab[..., 0] * sure, size, interpolation=cv2.INTER_AREA)
+    m4 = cv2.resize(sure.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    sig = max(0.5, 3.0 * s)
+    wsum = cv2.resize(cv2.GaussianBlur(m4, (0, 0), sig), (w, h), interpolation=cv2.INTER_LINEAR)
+    locL = cv2.resize(cv2.GaussianBlur(L4, (0, 0), sig), (w, h), interpolation=cv2.INTER_LINEAR) / np.maximum(wsum, 1e-4)
+    cand = (zone & (cls == _CLS_HAIR) & (wsum > 0.02) & (lab[..., 0] > locL + _GLINT_L)
             & (tex < _GLINT_TEX * tex_skin))
     out = scores.copy()
     out[..., _CLS_HAIR] -= np.where(cand, _STUBBLE_PENALTY, 0.0).astype(np.float32)
