@@ -110,6 +110,7 @@ _NO_HAIR_LL = 1.0  # log-density bonus of the broad "not skin" model used when b
 _FIBROUS = 1.3  # hair samples (no face) have this many times the scalp seed's texture
 _BORDER_SUPPORT = 0.3  # ... and a backdrop colour is shared by this share of the border pieces
 _BORDER_DE = 12.0
+_BORDER_SHARE_DE = 18.0  # border pieces this close (Lab) share a colour (a backdrop lit unevenly drifts in tone)
 _DETACH_MM = 8.0  # skin/hair joined to the head by a neck thinner than twice this is no head (no face)
 _GLINT_L = 5.0  # 'hair' this much lighter than the scalp beside it and smooth is a highlight
 _GLINT_TEX = 1.8  # ... i.e. with under this many times the scalp seed's texture
@@ -1573,13 +1574,14 @@ def _person_from_border(rgb: np.ndarray) -> np.ndarray:
     far = [np.linalg.norm(m - c_med) > _BORDER_DE for m in med]
     # a backdrop is shared by many pieces: a piece of a colour that few others have (hair or
     # skin at the frame, a collar) is no background, unless no colour is shared that widely
-    support = np.array([sum(np.linalg.norm(m - q) < _BORDER_DE for q in med) for m in med]) / len(med)
+    # (shared within twice the tolerance: a backdrop lit unevenly drifts in tone along the frame)
+    support = np.array([sum(np.linalg.norm(m - q) < _BORDER_SHARE_DE for q in med) for m in med]) / len(med)
     if (support >= _BORDER_SUPPORT).any():
         far = [fr and sp >= _BORDER_SUPPORT for fr, sp in zip(far, support)]
     upper = [m for m, fr, (_, _, u) in zip(med, far, pieces) if fr and u]
     border = np.zeros((h, w), bool)
     for m, fr, (ys, xs, u) in zip(med, far, pieces):
-        if fr and (u or len(upper) < 2 or min(np.linalg.norm(m - q) for q in upper) < _BORDER_DE):
+        if fr and (u or len(upper) < 2 or min(np.linalg.norm(m - q) for q in upper) < _BORDER_SHARE_DE):
             border[ys, xs] = True
     if border.sum() < 4 * b * b:  # the centre colour fills the whole border: use the upper border
         for ys, xs, u in pieces:
