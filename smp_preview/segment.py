@@ -110,6 +110,8 @@ _NO_HAIR_LL = 1.0  # log-density bonus of the broad "not skin" model used when b
 _FIBROUS = 1.3  # hair samples (no face) have this many times the scalp seed's texture
 _BORDER_SUPPORT = 0.3  # ... and a backdrop colour is shared by this share of the border pieces
 _BORDER_DE = 12.0
+_HEAD_DEPTH = 1.3  # without a face the head reaches this many head widths below its top
+_SCALP_DEPTH = 0.9  # ... and its scalp (down to about the brows and the ear tops) this many
 _BORDER_SHARE_DE = 18.0  # border pieces this close (Lab) share a colour (a backdrop lit unevenly drifts in tone)
 _DETACH_MM = 8.0  # skin/hair joined to the head by a neck thinner than twice this is no head (no face)
 _GLINT_L = 5.0  # 'hair' this much lighter than the scalp beside it and smooth is a highlight
@@ -1718,7 +1720,7 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
     top, head_w = _head_rows(person)
     s = head_w / HEAD_WIDTH_MM  # px per mm on the working image
     rows = np.arange(h)[:, None]
-    head = np.broadcast_to(rows < top + 1.3 * head_w, shape)
+    head = np.broadcast_to(rows < top + _HEAD_DEPTH * head_w, shape)
     lab = _to_lab(work)
     tex = _texture(lab, 0.8, person)
     seed = _scalp_seed(lab, tex, person, head, s)
@@ -1824,7 +1826,10 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
                       hair_samples=hair_samples, work=work, prob=prob, s=s)
     evidence = _head_evidence(scores, seed, skull if core is None else skull & core, tex, tex_skin, skin,
                               prob if selfie is None else selfie)
-    zones = {"scalp_zone": head, "hair_zone": skull, "force_other": unnatural & ~skull,
+    # skin down to about the brows and the tops of the ears is scalp; below it, the face, the
+    # nape or the neck of a side or back view is other skin (no dots go there)
+    scalp_zone = np.broadcast_to(rows < top + _SCALP_DEPTH * head_w, shape)
+    zones = {"scalp_zone": scalp_zone, "hair_zone": skull, "force_other": unnatural & ~skull,
              "outline_mask": skull, "px_per_mm_full": s / max(f, 1e-6), "evidence": evidence}
     return scores, zones
 
