@@ -21,9 +21,11 @@ Method (no learned hair model exists for us, so this is built from the person's 
    to the full resolution and filtered again with the full-resolution image as guide, so the
    edges follow the photo's own edges; then each pixel takes its best class.
 
-Photos without a usable face (top, back and side views) get the same colour/texture treatment
-with a generic skin prior: skin-hued smooth pixels are skin, fibrous or dark non-skin pixels of
-the head are hair.
+Photos without a usable face (top, back and side views) get the same colour/texture treatment,
+with the skin model fitted on the head's own smooth region of a skin colour (a generic prior from
+light to dark skin picks it) instead of the cheeks; the person mask joins the selfie segmenter's
+with what the border colours do not explain, and the head is turned upright from the frame edge
+it leaves by (see `_scores_without_face`).
 """
 
 from __future__ import annotations
@@ -107,16 +109,17 @@ _GC_HAIR_WEIGHT = 0.0  # weight of the hair/not-hair graph cut on the head
 _GC_HAIR_SURE = 4.0  # score margin that makes a pixel a sure seed of it
 _UPSAMPLE_CLIP = 2.0  # class scores are clipped this far below the best before upsampling
 _NO_HAIR_LL = 1.0  # log-density bonus of the broad "not skin" model used when bald
-_FIBROUS = 1.3  # hair samples (no face) have this many times the scalp seed's texture
-_BORDER_SUPPORT = 0.3  # ... and a backdrop colour is shared by this share of the border pieces
-_BORDER_DE = 12.0
-_HEAD_DEPTH = 1.3  # without a face the head reaches this many head widths below its top
+# Photos without a face (`_scores_without_face`, `_person_from_border`)
+_FIBROUS = 1.3  # hair samples have this many times the scalp seed's texture
+_BORDER_DE = 12.0  # a border piece this close (Lab) to the photo's centre colour is no background
+_BORDER_SHARE_DE = 18.0  # border pieces this close share a colour (an unevenly lit backdrop drifts in tone)
+_BORDER_SUPPORT = 0.3  # a backdrop colour is shared by this share of the border pieces
+_TURN_BOTTOM = 0.05  # a head that covers more of the bottom edge than this is taken as upright
+_HEAD_DEPTH = 1.3  # the head reaches this many head widths below its top
 _SCALP_DEPTH = 0.9  # ... and its scalp (down to about the brows and the ear tops) this many
-_BORDER_SHARE_DE = 18.0  # border pieces this close (Lab) share a colour (a backdrop lit unevenly drifts in tone)
-_DETACH_MM = 8.0  # skin/hair joined to the head by a neck thinner than twice this is no head (no face)
-_GLINT_L = 5.0  # 'hair' this much lighter than the scalp beside it and smooth is a highlight
-_GLINT_TEX = 1.8  # ... i.e. with under this many times the scalp seed's texture
-_TURN_BOTTOM = 0.05  # a face-less head that covers more of the bottom edge than this is taken as upright  # a border piece this close (Lab) to the photo's centre colour is no background
+_DETACH_MM = 8.0  # skin/hair joined to the head by a bridge thinner than twice this is not the head
+_GLINT_L = 5.0  # smooth 'hair' this much lighter than the scalp beside it is a highlight
+_GLINT_TEX = 1.8  # ... smooth: under this many times the scalp seed's texture
 
 
 @dataclass(frozen=True, eq=False)
@@ -1576,7 +1579,6 @@ def _person_from_border(rgb: np.ndarray) -> np.ndarray:
     far = [np.linalg.norm(m - c_med) > _BORDER_DE for m in med]
     # a backdrop is shared by many pieces: a piece of a colour that few others have (hair or
     # skin at the frame, a collar) is no background, unless no colour is shared that widely
-    # (shared within twice the tolerance: a backdrop lit unevenly drifts in tone along the frame)
     support = np.array([sum(np.linalg.norm(m - q) < _BORDER_SHARE_DE for q in med) for m in med]) / len(med)
     if (support >= _BORDER_SUPPORT).any():
         far = [fr and sp >= _BORDER_SUPPORT for fr, sp in zip(far, support)]
@@ -1695,10 +1697,11 @@ def _scores_without_face(work, prob, f: float = 1.0, selfie=None, turns: int = 0
     """
     if turns % 4 == 0:
         return _scores_upright(work, prob, f, selfie)
-    rot = lambda a: None if a is None else np.ascontiguousarray(np.rot90(a, turns))  # noqa: E731
-    scores, zones = _scores_upright(rot(work), rot(prob), f, rot(selfie))
-    back = lambda a: np.ascontiguousarray(np.rot90(a, -turns)) if isinstance(a, np.ndarray) else a  # noqa: E731
-    return back(scores), {k: back(v) for k, v in zones.items()}
+    def turn(a, k):
+        return np.ascontiguousarray(np.rot90(a, k)) if isinstance(a, np.ndarray) else a
+
+    scores, zones = _scores_upright(turn(work, turns), turn(prob, turns), f, turn(selfie, turns))
+    return turn(scores, -turns), {k: turn(v, -turns) for k, v in zones.items()}
 
 
 def _scores_upright(work, prob, f: float = 1.0, selfie=None):
