@@ -1720,7 +1720,11 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
     rng = np.random.default_rng(0)
     person = prob > 0.5
     sure_person = prob > 0.8
-    top, head_w = _head_rows(person)
+    # the head's geometry from the largest part of the person (not from things beside it that a
+    # busy background adds to the mask)
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(person.astype(np.uint8))
+    main = comp == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA])) if n > 1 else person
+    top, head_w = _head_rows(main)
     s = head_w / HEAD_WIDTH_MM  # px per mm on the working image
     rows = np.arange(h)[:, None]
     head = np.broadcast_to(rows < top + _HEAD_DEPTH * head_w, shape)
