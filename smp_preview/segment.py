@@ -1832,7 +1832,7 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
         _DEBUG.update(seed=seed, head=head, tex=tex, tex_skin=tex_skin, lab=lab, skin=skin, scores=scores,
                       hair_samples=hair_samples, work=work, prob=prob, s=s)
     evidence = _head_evidence(scores, seed, skull if core is None else skull & core, tex, tex_skin, skin,
-                              prob if selfie is None else selfie)
+                              prob if selfie is None else selfie, head_w)
     # skin down to about the brows and the tops of the ears is scalp; below it, the face, the
     # nape or the neck of a side or back view is other skin (no dots go there)
     scalp_zone = np.broadcast_to(rows < top + _SCALP_DEPTH * head_w, shape)
@@ -1913,7 +1913,7 @@ def _highlights_are_skin(scores, lab, tex, tex_skin, s, zone):
     return out
 
 
-def _head_evidence(scores, seed, skull, tex, tex_skin, skin, selfie) -> dict:
+def _head_evidence(scores, seed, skull, tex, tex_skin, skin, selfie, head_w: float) -> dict:
     """What tells a head seen without its face from other things (see `analysis._shows_head`).
 
     ``skin_share`` / ``hair_share``: shares of the head silhouette (the top of the person) taken
@@ -1923,8 +1923,9 @@ def _head_evidence(scores, seed, skull, tex, tex_skin, skin, selfie) -> dict:
     the head they cover; ``skin_chroma``:
     chroma of the skin model (skin stays under about 55, a retina or an orange does not);
     ``tex_rel``: texture of the skin seed over the texture of the rest of the person (scalp is
-    the smoothest part); ``cap_residual``: rms distance (in head widths) of the silhouette's top
-    from a parabola (a skull's cap); ``selfie``: mean selfie-segmenter person probability over
+    the smoothest part); ``cap_residual``: rms distance (in silhouette widths) of the silhouette's top
+    from a parabola over the columns whose top lies within 0.6 head widths of the crown (a
+    skull's cap, not the shoulders); ``selfie``: mean selfie-segmenter person probability over
     the head silhouette; ``top_cut``: share of the silhouette's columns that
     reach the top of the image (a head seen whole has background above it).
     """
@@ -1941,6 +1942,11 @@ def _head_evidence(scores, seed, skull, tex, tex_skin, skin, selfie) -> dict:
     cols = np.flatnonzero(skull.any(axis=0))
     if cols.size > 10:
         ytop = np.argmax(skull[:, cols], axis=0).astype(np.float64)
+        # the skull cap only: the columns whose top lies within 0.6 head widths of the crown
+        # (not the shoulders beside and below the head)
+        cap = ytop <= ytop.min() + 0.6 * head_w
+        cols, ytop = cols[cap], ytop[cap]
+    if cols.size > 10:
         x = (cols - cols.mean()) / cols.size
         c = np.polyfit(x, ytop, 2)
         ev["cap_residual"] = float(np.sqrt(np.mean((ytop - np.polyval(c, x)) ** 2))) / cols.size
