@@ -65,6 +65,37 @@ def _head_width_px(seg: Segmentation, prob_small: np.ndarray, f: float, width: i
     return float(top.sum(axis=1).max()) / f
 
 
+_SKIN_SOLIDITY = 0.88  # a scalp: the largest skin region fills this share of its convex hull
+_SKIN_SHARE = 0.3  # ... and is at least this share of the head
+_HEAD_SOLIDITY = 0.85  # skin and hair of the head together, likewise
+_CAP_SOLIDITY = 0.95  # ... and this much for a head recognised by its outline alone
+_CAP_RESIDUAL = 0.045  # rms distance of the silhouette top from a parabola, in head widths
+_PERSON_CAP_RESIDUAL = 0.06  # ... at most this for a head the person segmenter confirms
+_MAX_SKIN_CHROMA = 60.0  # skin is never this saturated (an orange, a retina, a red cup are)
+_TOP_CUT = 0.2  # a head cut off by the top of the frame on more than this share of its width
+
+
+def _shows_head(ev: dict | None) -> bool:
+    """Whether a photo without a face shows a head, from `segment._head_evidence`.
+
+    It needs some smooth skin of a skin colour (scalp, neck or ears) and one of: a solid patch
+    of scalp skin that is a good part of the head (bald or thinning heads from any side); a
+    compact silhouette of skin and hair inside the frame, with a round top, that the person
+    segmenter sees as a person (haired back and side views) or that is the clean skull cap of a
+    head against the background. Fur, food,
+    coins and textures are ragged or lack a skin-coloured smooth region.
+    """
+    if ev is None:
+        return True  # a face was found: the face decides
+    if ev["seed_px"] < 30 or ev["skin_chroma"] > _MAX_SKIN_CHROMA:
+        return False
+    scalp = ev["skin_solidity"] >= _SKIN_SOLIDITY and ev["skin_share"] >= _SKIN_SHARE
+    compact = ev["head_solidity"] >= _HEAD_SOLIDITY and ev["top_cut"] <= _TOP_CUT
+    person = compact and ev["selfie"] >= 0.5 and ev["cap_residual"] <= _PERSON_CAP_RESIDUAL
+    cap = compact and ev["head_solidity"] >= _CAP_SOLIDITY and ev["cap_residual"] <= _CAP_RESIDUAL
+    return bool(scalp or person or cap)
+
+
 def analyse(
     photo: Photo,
     models: Models | None = None,
@@ -127,7 +158,8 @@ def analyse(
     # Without a face, a head is only taken as found where some skin of the scalp shows: colour and
     # texture alone call grass or fur "hair", but nothing else looks like bare scalp beside it.
     if face is None and (float(np.isin(seg.labels, (SCALP, HAIR)).mean()) < 0.02
-                         or float((seg.labels == SCALP).mean()) < 0.01):
+                         or float((seg.labels == SCALP).mean()) < 0.01
+                         or not _shows_head(seg.head_evidence)):
         raise NoHeadFound(
             "No head or face was found in the photo.",
             "Use a photo that shows the client's head clearly, ideally from the front.",

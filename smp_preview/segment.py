@@ -21,9 +21,11 @@ Method (no learned hair model exists for us, so this is built from the person's 
    to the full resolution and filtered again with the full-resolution image as guide, so the
    edges follow the photo's own edges; then each pixel takes its best class.
 
-Photos without a usable face (top, back and side views) get the same colour/texture treatment
-with a generic skin prior: skin-hued smooth pixels are skin, fibrous or dark non-skin pixels of
-the head are hair.
+Photos without a usable face (top, back and side views) get the same colour/texture treatment,
+with the skin model fitted on the head's own smooth region of a skin colour (a generic prior from
+light to dark skin picks it) instead of the cheeks; the person mask joins the selfie segmenter's
+with what the border colours do not explain, and the head is turned upright from the frame edge
+it leaves by (see `_scores_without_face`).
 """
 
 from __future__ import annotations
@@ -108,6 +110,17 @@ _GC_HAIR_WEIGHT = 0.0  # weight of the hair/not-hair graph cut on the head
 _GC_HAIR_SURE = 4.0  # score margin that makes a pixel a sure seed of it
 _UPSAMPLE_CLIP = 2.0  # class scores are clipped this far below the best before upsampling
 _NO_HAIR_LL = 1.0  # log-density bonus of the broad "not skin" model used when bald
+# Photos without a face (`_scores_without_face`, `_person_from_border`)
+_FIBROUS = 1.3  # hair samples have this many times the scalp seed's texture
+_BORDER_DE = 12.0  # a border piece this close (Lab) to the photo's centre colour is no background
+_BORDER_SHARE_DE = 18.0  # border pieces this close share a colour (an unevenly lit backdrop drifts in tone)
+_BORDER_SUPPORT = 0.3  # a backdrop colour is shared by this share of the border pieces
+_TURN_BOTTOM = 0.05  # a head that covers more of the bottom edge than this is taken as upright
+_HEAD_DEPTH = 1.3  # the head reaches this many head widths below its top
+_SCALP_DEPTH = 0.9  # ... and its scalp (down to about the brows and the ear tops) this many
+_DETACH_MM = 8.0  # skin/hair joined to the head by a bridge thinner than twice this is not the head
+_GLINT_L = 5.0  # smooth 'hair' this much lighter than the scalp beside it is a highlight
+_GLINT_TEX = 1.8  # ... smooth: under this many times the scalp seed's texture
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,12 +131,15 @@ class Segmentation:
     ``head_outline`` is the outline of the head above the ears as an ellipse in image pixels,
     ``((cx, cy), (width, height), angle_deg)`` in the convention of `cv2.fitEllipse`, fitted to
     the person silhouette above the eyes (hair included); None when no head was found.
+    ``head_evidence`` (photos without a face only, else None): the measures that tell a head
+    from other things, see `_head_evidence`.
     """
 
     labels: np.ndarray
     hair_coverage: np.ndarray
     head_mask: np.ndarray
     head_outline: tuple | None = None
+    head_evidence: dict | None = None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -836,10 +852,12 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
     H, W = rgb.shape[:2]
     if person_prob.shape != (H, W):
         person_prob = cv2.resize(person_prob.astype(np.float32), (W, H), interpolation=cv2.INTER_LINEAR)
-    if face is None and float((person_prob > 0.5).mean()) < 0.05:
-        # The person segmenter misses close-ups of the scalp (top and back views): take the
-        # background to be the colours that fill the photo's border instead.
-        person_prob = np.maximum(person_prob, _person_from_border(rgb))
+    if face is None:
+        # The person segmenter misses close-ups of the scalp (top and back views) or a part of
+        # them: join it with what the colours of the photo's border do not explain.
+        selfie_prob = person_prob
+        person_prob = _person_without_face(rgb, person_prob)
+        turns = _upright_turns(person_prob > 0.5)
     person_full = person_prob > 0.5
     labels = person_full.astype(np.uint8) * np.uint8(OTHER)  # BACKGROUND elsewhere (0)
     coverage = np.zeros((H, W), np.float32)
@@ -867,7 +885,9 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
     if face is not None:
         scores, zones = _scores_with_face(work, prob, face, (x0, y0), f)
     else:
-        scores, zones = _scores_without_face(work, prob)
+        selfie = cv2.resize(selfie_prob[y0:y1, x0:x1], (ww, wh), interpolation=cv2.INTER_AREA) if f < 1.0 \
+            else selfie_prob[y0:y1, x0:x1]
+        scores, zones = _scores_without_face(work, prob, f, selfie, turns)
 
     # Full-resolution edges: upsample the class scores and filter them with the photo as guide.
     if f < 1.0:
@@ -924,7 +944,7 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
         if e is not None:
             (cx, cy), (ew, eh), ang = e
             outline = ((cx / f + x0, cy / f + y0), (ew / f, eh / f), ang)
-    return Segmentation(labels, coverage, head_full, outline)
+    return Segmentation(labels, coverage, head_full, outline, zones.get("evidence"))
 
 
 def _max_except(x: np.ndarray, k: int) -> np.ndarray:
@@ -1718,16 +1738,45 @@ def _fit_skull(person: np.ndarray, u: np.ndarray, v: np.ndarray, face: FaceGeome
 
 
 def _person_from_border(rgb: np.ndarray) -> np.ndarray:
-    """Probability that a pixel is not background, where the background is the border colours."""
+    """Probability that a pixel is not background, where the background is the border colours.
+
+    The border is cut into short pieces along all four edges. A piece whose colour is the colour
+    of the photo's centre (a head that reaches the frame) is not taken as background, nor one of
+    a colour that few other pieces share when some colour is widely shared; nor a piece of the
+    lower half (often the neck, the shoulders or the clothes) unless its colour is
+    that of a piece of the upper half (the same backdrop). The largest region that fits none of
+    the background colours is the person.
+    """
     H, W = rgb.shape[:2]
     f = min(1.0, 256.0 / max(H, W))
     small = cv2.resize(rgb, (max(8, round(W * f)), max(8, round(H * f))), interpolation=cv2.INTER_AREA)
     lab = _to_lab(small)
     h, w = lab.shape[:2]
     b = max(2, int(0.04 * min(h, w)))
+    sx, sy = max(b, w // 8), max(b, h // 8)
+    pieces = []  # (y-slice, x-slice, in the upper half)
+    for x in range(0, w, sx):
+        pieces += [(slice(0, b), slice(x, x + sx), True), (slice(h - b, h), slice(x, x + sx), False)]
+    for y in range(b, h - b, sy):
+        up = y + sy / 2 < h / 2
+        pieces += [(slice(y, min(h - b, y + sy)), slice(0, b), up), (slice(y, min(h - b, y + sy)), slice(w - b, w), up)]
+    centre = lab[h // 3: h - h // 6, w // 3: w - w // 3].reshape(-1, 3)
+    c_med = np.median(centre, axis=0)
+    med = [np.median(lab[ys, xs].reshape(-1, 3), axis=0) for ys, xs, _ in pieces]
+    far = [np.linalg.norm(m - c_med) > _BORDER_DE for m in med]
+    # a backdrop is shared by many pieces: a piece of a colour that few others have (hair or
+    # skin at the frame, a collar) is no background, unless no colour is shared that widely
+    support = np.array([sum(np.linalg.norm(m - q) < _BORDER_SHARE_DE for q in med) for m in med]) / len(med)
+    if (support >= _BORDER_SUPPORT).any():
+        far = [fr and sp >= _BORDER_SUPPORT for fr, sp in zip(far, support)]
+    upper = [m for m, fr, (_, _, u) in zip(med, far, pieces) if fr and u]
     border = np.zeros((h, w), bool)
-    # top edge and the upper half of the sides: the bottom edge is often the neck or shoulders
-    border[:b], border[: h // 2, :b], border[: h // 2, -b:] = True, True, True
+    for m, fr, (ys, xs, u) in zip(med, far, pieces):
+        if fr and (u or len(upper) < 2 or min(np.linalg.norm(m - q) for q in upper) < _BORDER_SHARE_DE):
+            border[ys, xs] = True
+    if border.sum() < 4 * b * b:  # the centre colour fills the whole border: use the upper border
+        for ys, xs, u in pieces:
+            border[ys, xs] |= u
     ll = _log_density(lab[border], sigma_bins=1.0)[_bin_index(lab)]
     thr = float(np.percentile(ll[border], 5))
     prob = 1.0 / (1.0 + np.exp(np.clip(ll - thr + 1.0, -30, 30)))
@@ -1740,49 +1789,353 @@ def _person_from_border(rgb: np.ndarray) -> np.ndarray:
     return cv2.resize(prob, (W, H), interpolation=cv2.INTER_LINEAR)
 
 
-def _scores_without_face(work, prob):
-    """Skin, hair and background from colour and texture alone (top, back and side views)."""
-    h, w = work.shape[:2]
-    lab = _to_lab(work)
-    rng = np.random.default_rng(0)
-    person = prob > 0.5
-    sure = prob > 0.8
-    # generic skin: warm hue (a, b > 0, hue angle 20-80 degrees), moderate chroma
-    a, b = lab[..., 1], lab[..., 2]
+def _upright_turns(person: np.ndarray) -> int:
+    """Quarter turns (``np.rot90``'s k) that bring the head of a face-less photo upright.
+
+    A head leaves the frame on the side of the neck and shoulders (or where the photo cuts it
+    off), and its crown is the far side: the frame edge the person covers most is turned to the
+    bottom. 0 when the person covers less than a sixth of every edge (a whole head in view) or
+    reaches the bottom edge at all (then the head may well be upright: on a busy background the
+    person mask touches other edges where it spills into the background).
+    """
+    if not person.any():
+        return 0
+    # np.rot90 turns counter-clockwise: k = 1 brings the left edge to the bottom, 2 the top, 3 the right
+    cover = {0: person[-1].mean(), 1: person[:, 0].mean(), 2: person[0].mean(), 3: person[:, -1].mean()}
+    k, most = max(cover.items(), key=lambda kv: kv[1])
+    if most < 1.0 / 6.0 or cover[0] > _TURN_BOTTOM:
+        return 0
+    return int(k)
+
+
+def _person_without_face(rgb: np.ndarray, person_prob: np.ndarray) -> np.ndarray:
+    """The person probability for a photo without a face: the selfie segmenter's, joined with
+    the region that the border colours do not explain.
+
+    The selfie segmenter often misses close-ups of the scalp (top and back views) or finds only a
+    part of them; where it does find the head it also holds on busy backgrounds, so each pixel
+    takes the larger of the two.
+    """
+    return np.maximum(person_prob, _person_from_border(rgb))
+
+
+def _skin_prior(lab: np.ndarray) -> np.ndarray:
+    """Colours that human skin can have, light to dark (bool per pixel).
+
+    Skin is warm (hue angle 15-85 degrees in the a*b* plane) and moderately saturated; its
+    individual typology angle ``ITA = atan((L - 50) / b)`` runs from about +75 degrees (very
+    light) to about -70 degrees (very dark), so dark skin keeps a yellow component b* that black
+    or dark-brown hair of the same lightness lacks. Highlights (shiny scalp) lower the chroma
+    but keep the hue.
+
+    References: Chardon et al. (1991), Int J Cosmet Sci 13:191 (ITA skin colour typology);
+    Del Bino & Bernerd (2013), Br J Dermatol 169:33.
+    """
+    L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
     hue = np.degrees(np.arctan2(b, a))
     chroma = np.hypot(a, b)
-    tex = _texture(lab, 0.8)
-    smooth = tex < np.percentile(tex[person], 40) if person.any() else np.ones((h, w), bool)
-    skin_seed = sure & (hue > 15) & (hue < 85) & (chroma > 8) & (chroma < 60) & (lab[..., 0] > 20) & smooth
+    ita = np.degrees(np.arctan2(L - 50.0, np.maximum(b, 1e-3)))
+    return ((hue > 15.0) & (hue < 85.0) & (chroma > 5.0) & (chroma < 55.0) & (L > 12.0)
+            & (b > 3.0) & (ita > -72.0) & (ita < 80.0))
+
+
+def _head_rows(person: np.ndarray) -> tuple[int, float]:
+    """Top row of the person silhouette and the head width (px): the 60th percentile of the
+    silhouette's width over its upper part (as deep as about a head is wide)."""
+    h, w = person.shape
+    ys = np.flatnonzero(person.sum(axis=1) > 2)
+    if ys.size == 0:
+        return 0, float(w)
+    top = int(ys[0])
+    widths = person[top: top + max(4, h // 3)].sum(axis=1)
+    head_w = float(np.percentile(widths, 60)) if widths.size else float(w)
+    widths = person[top: top + max(4, int(1.0 * head_w))].sum(axis=1)
+    return top, max(float(np.percentile(widths, 60)), 8.0)
+
+
+def _scalp_seed(lab: np.ndarray, tex: np.ndarray, person: np.ndarray, head: np.ndarray, s: float) -> np.ndarray:
+    """Sure skin without a face: smooth skin-coloured pixels well inside the head silhouette.
+
+    The smoothest skin-coloured part of the head (texture under the median of the skin-coloured
+    head pixels) in connected regions of at least a tenth of the largest one: the scalp of a
+    bald or thinning head, the forehead or the neck of a haired one.
+    """
+    inner = cv2.erode(person.astype(np.uint8), np.ones((3, 3), np.uint8),
+                      iterations=max(1, round(2.0 * s))).astype(bool)
+    cand = _skin_prior(lab) & inner & head
+    if cand.sum() < 30:
+        return cand
+    smooth = tex < np.percentile(tex[cand], 50)
+    seed = (cand & smooth).astype(np.uint8)
+    seed = cv2.morphologyEx(seed, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(seed)
+    if n <= 1:
+        return seed.astype(bool)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    keep = np.flatnonzero(areas >= 0.1 * areas.max()) + 1
+    return np.isin(comp, keep)
+
+
+def _scores_without_face(work, prob, f: float = 1.0, selfie=None, turns: int = 0):
+    """Skin, hair, other and background from colour and texture alone (top, back and side views).
+
+    ``turns``: quarter turns (`_upright_turns`) that bring the head upright; the scores and zones
+    are computed on the turned image and turned back.
+    """
+    if turns % 4 == 0:
+        return _scores_upright(work, prob, f, selfie)
+    def turn(a, k):
+        return np.ascontiguousarray(np.rot90(a, k)) if isinstance(a, np.ndarray) else a
+
+    scores, zones = _scores_upright(turn(work, turns), turn(prob, turns), f, turn(selfie, turns))
+    return turn(scores, -turns), {k: turn(v, -turns) for k, v in zones.items()}
+
+
+def _scores_upright(work, prob, f: float = 1.0, selfie=None):
+    """`_scores_without_face` on an image whose head is upright.
+
+    The head is the top of the person silhouette, about as deep as it is wide; its scale is the
+    assumed head width. Skin is modelled from the head's own smooth skin-coloured region (see
+    `_scalp_seed`), then the same steps as with a face: hair from the head pixels far from that
+    skin, texture, GrabCut for skin against the rest, EM refits, hair against the local scalp
+    colour, and skin/background blends at the silhouette.
+    """
+    from .face import HEAD_WIDTH_MM
+
+    h, w = work.shape[:2]
+    shape = (h, w)
+    rng = np.random.default_rng(0)
+    person = prob > 0.5
+    sure_person = prob > 0.8
+    # the head's geometry from the largest part of the person (not from things beside it that a
+    # busy background adds to the mask)
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(person.astype(np.uint8))
+    main = comp == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA])) if n > 1 else person
+    top, head_w = _head_rows(main)
+    s = head_w / HEAD_WIDTH_MM  # px per mm on the working image
+    rows = np.arange(h)[:, None]
+    head = np.broadcast_to(rows < top + _HEAD_DEPTH * head_w, shape)
+    lab = _to_lab(work)
+    tex = _texture(lab, 0.8, person)
+    seed = _scalp_seed(lab, tex, person, head, s)
+    clipped = work.min(axis=2) >= 245  # before any exposure change
+    if seed.sum() >= 30:
+        work = _normalise_exposure(work, seed)
+        lab = _to_lab(work)
+        tex = _texture(lab, 0.8, person)
     idx = _bin_index(lab)
-    if skin_seed.sum() > 30:
-        keep = _robust_inliers(lab[skin_seed], 3.0)
-        rgb_px = _subsample(work[skin_seed][keep], 3000, rng)
-        ll_skin = _log_density(np.concatenate([lab[skin_seed][keep], _augment_skin(rgb_px)]), sigma_bins=1.2)[idx]
-        ref = np.percentile(ll_skin[skin_seed], 5)
+    if seed.sum() >= 30:
+        px = lab[seed]
+        skin = _SkinModel.fit(px[_robust_inliers(px, 3.0)])
+    else:  # no skin-coloured smooth region: a generic light-to-dark skin
+        skin = _SkinModel(np.array([12.0, 16.0]), np.linalg.inv(np.diag([40.0, 60.0])),
+                          float(np.log(2400.0)), 55.0, 15.0, 75.0)
+    skin_d2 = skin.d2(lab)
+    ll_skin = skin.log_density(lab)
+    tex_skin = float(np.median(tex[seed])) if seed.sum() >= 30 else float(np.percentile(tex[person], 25)) \
+        if person.any() else 1.0
+
+    inner = cv2.erode(sure_person.astype(np.uint8), np.ones((3, 3), np.uint8),
+                      iterations=max(1, round(3.0 * s))).astype(bool)
+    # hair samples are fibrous: a smooth region far from the skin colour is a highlight or a
+    # blown-out part of the scalp (or a smooth hat), not hair
+    fibrous = tex > _FIBROUS * tex_skin
+    hair_samples = head & inner & (skin_d2 > 9.0) & fibrous
+    head_area = max(1, int((head & person).sum()))
+    has_hair = hair_samples.sum() > max(15, _HAIR_MIN_SHARE * head_area)
+    if has_hair:
+        ll_hair = _log_density(_subsample(lab[hair_samples], 4000, rng), sigma_bins=1.0)[idx]
     else:
-        ll_skin = np.full((h, w), -12.0, np.float32)
-        ref = 0.0
-    nonskin = (ll_skin - ref) < -3.0
-    ll_hair = _log_density(_subsample(lab[sure & nonskin], 4000, rng))[idx]
-    ll_bg = _log_density(_subsample(lab[prob < 0.2], 4000, rng))[idx]
-    tex_skin = float(np.median(tex[skin_seed])) if skin_seed.any() else float(np.median(tex))
-    ll_hair = ll_hair + np.clip(np.log((tex + 0.5) / (tex_skin + 0.5)), -1.5, 1.5)
+        ll_hair = np.full(shape, np.log(1.0 / (_NL * _NA * _NA)) + _NO_HAIR_LL, np.float32)
+    below = sure_person & ~head
+    has_other = below.sum() > 50
+    ll_other = _log_density(_subsample(lab[below], 4000, rng), sigma_bins=1.0)[idx] if has_other \
+        else np.full(shape, -30.0, np.float32)
+    ll_bg = _log_density(_subsample(lab[prob < 0.2], 4000, rng), sigma_bins=1.0)[idx]
+    tex_ratio = np.log((tex + _TEX_OFFSET) / (tex_skin + _TEX_OFFSET))
+    ll_hair = ll_hair + _TEX_WEIGHT * np.clip(tex_ratio, -_TEX_CLIP, _TEX_CLIP)
+
     p = np.clip(prob, 1e-3, 1 - 1e-3)
-    scores = np.full((h, w, 4), -30.0, np.float32)
-    scores[..., _CLS_BG] = 1.5 * np.log(1 - p) + 0.5 * ll_bg
-    scores[..., _CLS_SKIN] = 1.5 * np.log(p) + ll_skin
-    scores[..., _CLS_HAIR] = 1.5 * np.log(p) + ll_hair
-    s_guess = max(w, h) / 300.0
-    scores = _softmax_smooth(scores, work, max(1, round(s_guess)), iters=1)
-    # the head: the top of the person silhouette down to about one and a half head widths
-    ys = np.flatnonzero(person.any(axis=1))
-    head = np.zeros((h, w), bool)
-    if ys.size:
-        top = ys[0]
-        widths = person[top: top + max(4, h // 3)].sum(axis=1)
-        head_w = float(np.percentile(widths, 60)) if widths.size else w
-        head[top: int(top + 1.4 * max(head_w, 1))] = True
-    zones = {"scalp_zone": head, "hair_zone": head & person, "force_other": np.zeros((h, w), bool),
-             "outline_mask": head & person, "px_per_mm_full": 3.0}
+    lp_person, lp_bg = np.log(p), np.log(1 - p)
+    scores = np.empty((h, w, 4), np.float32)
+    scores[..., _CLS_BG] = lp_bg + ll_bg
+    scores[..., _CLS_SKIN] = lp_person + ll_skin
+    scores[..., _CLS_HAIR] = lp_person + ll_hair + np.where(head & person, 0.0, -4.0)
+    scores[..., _CLS_OTHER] = lp_person + ll_other + np.where(head, -2.5, 0.0)
+    # hats and caps: a clear colour that no hair or skin has is headwear
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
+    hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
+    unnatural = ((chroma > 45.0) | ((chroma > 22.0) & ((hue < 20.0) | (hue > 100.0)))) & person
+    unnatural = cv2.morphologyEx(unnatural.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8),
+                                 iterations=max(1, round(1.0 * s))).astype(bool)
+    scores[..., _CLS_OTHER] += np.where(unnatural, 6.0, 0.0)
+    scores[..., _CLS_HAIR] -= np.where(unnatural, 6.0, 0.0)
+    # blown-out light on the head (a shiny or overexposed scalp) is flat white: smooth skin,
+    # not white hair, which keeps its strands' texture
+    blown = clipped & (tex < tex_skin) & head & person
+    scores[..., _CLS_SKIN] += np.where(blown, 4.0, 0.0)
+    scores[..., _CLS_HAIR] -= np.where(blown, 4.0, 0.0)
+    # GrabCut for skin against the rest, from the seed and the background
+    gc = np.full(shape, cv2.GC_PR_BGD, np.uint8)
+    gc[(skin_d2 < 9.0) & person] = cv2.GC_PR_FGD
+    gc[prob < 0.2] = cv2.GC_BGD
+    sure_skin = cv2.erode(seed.astype(np.uint8), np.ones((3, 3), np.uint8),
+                          iterations=max(1, round(2 * s))).astype(bool)
+    gc[sure_skin] = cv2.GC_FGD
+    fg = _grabcut_skin(work, gc, _GC_SIDE)
+    scores[..., _CLS_SKIN] += _GC_WEIGHT * (2.0 * fg - 1.0)
+    ll_skin_cur, ll_hair_cur = ll_skin, ll_hair
+    for _ in range(_EM_ROUNDS):
+        cls1 = _argmax_channels(scores)
+        sure1 = scores[..., _CLS_SKIN] - _max_except(scores, _CLS_SKIN) > _EM_MARGIN
+        sel = (sure1 | seed) & sure_person & head
+        if sel.sum() <= 50:
+            break
+        px = lab[sel]
+        skin2 = _SkinModel.fit(px[_robust_inliers(px, 3.0)])
+        ll_s2 = skin2.log_density(lab)
+        scores[..., _CLS_SKIN] += ll_s2 - ll_skin_cur
+        hs2 = (cls1 == _CLS_HAIR) & head & inner & (skin2.d2(lab) > 9.0) & fibrous
+        if hs2.sum() > max(15, _HAIR_MIN_SHARE * head_area):
+            ll_h2 = _log_density(_subsample(lab[hs2], 4000, rng), sigma_bins=1.0)[idx]
+        else:
+            ll_h2 = np.full(shape, np.log(1.0 / (_NL * _NA * _NA)) + _NO_HAIR_LL, np.float32)
+        ll_h2 = ll_h2 + _TEX_WEIGHT * np.clip(tex_ratio, -_TEX_CLIP, _TEX_CLIP)
+        scores[..., _CLS_HAIR] += np.where(head, ll_h2 - ll_hair_cur, 0.0)
+        ll_skin_cur, ll_hair_cur = ll_s2, ll_h2
+    scores = _softmax_smooth(scores, work, max(1, round(_SMOOTH_MM * s)), iters=1)
+    skull = head & person
+    if _STUBBLE_PENALTY > 0:
+        scores = _against_local_scalp(scores, lab, s, person, skull)
+    scores = _highlights_are_skin(scores, lab, tex, tex_skin, s, skull)
+    scores = _explain_blends(scores, work, s)
+    scores = _explain_spill(scores, work, s)
+    scores = _smooth_rim_hair(scores, lab, tex, tex_skin, s, skull)
+    scores = _islands(scores, s, _CLS_HAIR, _CLS_SKIN, 200.0, zone=skull)
+    scores = _islands(scores, s, _CLS_SKIN, _CLS_HAIR, _GLINT_MM2, zone=skull)
+    core = _head_core(scores, seed, s)
+    scores = _detached_from_head(scores, core, head, selfie)
+    if _DEBUG is not None:
+        _DEBUG.update(seed=seed, head=head, tex=tex, tex_skin=tex_skin, lab=lab, skin=skin, scores=scores,
+                      hair_samples=hair_samples, work=work, prob=prob, s=s)
+    evidence = _head_evidence(scores, seed, skull if core is None else skull & core, tex, tex_skin, skin,
+                              prob if selfie is None else selfie, head_w)
+    # skin down to about the brows and the tops of the ears is scalp; below it, the face, the
+    # nape or the neck of a side or back view is other skin (no dots go there)
+    scalp_zone = np.broadcast_to(rows < top + _SCALP_DEPTH * head_w, shape)
+    zones = {"scalp_zone": scalp_zone, "hair_zone": skull, "force_other": unnatural & ~skull,
+             "outline_mask": skull, "px_per_mm_full": s / max(f, 1e-6), "evidence": evidence}
     return scores, zones
+
+
+
+def _solidity(mask: np.ndarray) -> float:
+    """Area of the largest region of ``mask`` over the area of its convex hull (0 when empty)."""
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8))
+    if n <= 1:
+        return 0.0
+    k = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    big = (comp == k).astype(np.uint8)
+    cnts, _ = cv2.findContours(big, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    hull = cv2.convexHull(max(cnts, key=cv2.contourArea))
+    return float(big.sum()) / max(1.0, cv2.contourArea(hull) + 0.5 * cv2.arcLength(hull, True))
+
+
+def _head_core(scores, seed, s) -> np.ndarray | None:
+    """The head: the skin and hair region that holds the scalp seed, opened by a disc of
+    `_DETACH_MM` (which cuts thin bridges to things beside it) and grown back by the disc inside
+    the region (so thin strands on the head stay). None without a seed."""
+    if seed.sum() < 30:
+        return None
+    cls = _argmax_channels(scores)
+    region = ((cls == _CLS_SKIN) | (cls == _CLS_HAIR)).astype(np.uint8)
+    r = max(1, round(_DETACH_MM * s))
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    core = cv2.morphologyEx(region, cv2.MORPH_OPEN, k)
+    n, comp = cv2.connectedComponents(core)
+    hits = np.bincount(comp[seed & (core > 0)], minlength=n)
+    hits[0] = 0
+    if n <= 1 or hits.max() == 0:
+        return None
+    keep = (comp == int(np.argmax(hits))).astype(np.uint8)
+    return cv2.dilate(keep, k).astype(bool) & region.astype(bool)
+
+
+def _detached_from_head(scores, core, head, selfie):
+    """Skin and hair of the head zone outside the head's core (`_head_core`) are background:
+    a busy background's skin- or hair-coloured things beside the head. Where the person
+    segmenter is sure of a person (over 0.8) nothing changes."""
+    if core is None:
+        return scores
+    cls = _argmax_channels(scores)
+    cut = ((cls == _CLS_SKIN) | (cls == _CLS_HAIR)) & ~core & head
+    if selfie is not None:
+        cut &= selfie < 0.8
+    out = scores.copy()
+    out[..., _CLS_BG] = np.where(cut, out.max(axis=2) + 1.0, out[..., _CLS_BG])
+    return out
+
+
+def _highlights_are_skin(scores, lab, tex, tex_skin, s, zone):
+    """'Hair' that is lighter than the scalp beside it and as smooth as the scalp is a highlight.
+
+    A shiny scalp (above all a dark one) reflects the light as a smooth, lighter and greyer
+    patch that fits neither the skin model nor the background; hair lighter than the scalp
+    (grey or white on dark skin) keeps the texture of its strands.
+    """
+    cls = _argmax_channels(scores)
+    sure = (scores[..., _CLS_SKIN] - _max_except(scores, _CLS_SKIN) > _EM_MARGIN) & zone
+    # the scalp's lightness around each pixel (a wide blur: on the image reduced 4x, then resized)
+    h, w = zone.shape
+    size = (max(1, w // 4), max(1, h // 4))
+    L4 = cv2.resize(lab[..., 0] * sure, size, interpolation=cv2.INTER_AREA)
+    m4 = cv2.resize(sure.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    sig = max(0.5, 3.0 * s)
+    wsum = cv2.resize(cv2.GaussianBlur(m4, (0, 0), sig), (w, h), interpolation=cv2.INTER_LINEAR)
+    locL = cv2.resize(cv2.GaussianBlur(L4, (0, 0), sig), (w, h), interpolation=cv2.INTER_LINEAR) / np.maximum(wsum, 1e-4)
+    cand = (zone & (cls == _CLS_HAIR) & (wsum > 0.02) & (lab[..., 0] > locL + _GLINT_L)
+            & (tex < _GLINT_TEX * tex_skin))
+    out = scores.copy()
+    out[..., _CLS_HAIR] -= np.where(cand, _STUBBLE_PENALTY, 0.0).astype(np.float32)
+    return out
+
+
+def _head_evidence(scores, seed, skull, tex, tex_skin, skin, selfie, head_w: float) -> dict:
+    """What tells a head seen without its face from other things (see `analysis._shows_head`).
+
+    ``skin_share`` / ``hair_share``: shares of the head silhouette (the top of the person) taken
+    as skin and hair; ``skin_solidity``: solidity of the largest skin region (a scalp is one
+    convex patch; a cat's smooth fur or a cup's rim is ragged); ``head_solidity``: the same for
+    skin and hair together; ``seed_px``: pixels of smooth skin-coloured seed, ``seed_share`` the share of
+    the head they cover; ``skin_chroma``:
+    chroma of the skin model (skin stays under about 55, a retina or an orange does not);
+    ``tex_rel``: texture of the skin seed over the texture of the rest of the person (scalp is
+    the smoothest part); ``cap_residual``: rms distance (in silhouette widths) of the silhouette's top
+    from a parabola over the columns whose top lies within 0.6 head widths of the crown (a
+    skull's cap, not the shoulders); ``selfie``: mean selfie-segmenter person probability over
+    the head silhouette; ``top_cut``: share of the silhouette's columns that
+    reach the top of the image (a head seen whole has background above it).
+    """
+    cls = _argmax_channels(scores)
+    skinm = (cls == _CLS_SKIN) & skull
+    hairm = (cls == _CLS_HAIR) & skull
+    n_skull = max(1, int(skull.sum()))
+    rest = skull & ~skinm
+    ev = {"skin_share": float(skinm.sum()) / n_skull, "hair_share": float(hairm.sum()) / n_skull,
+          "skin_solidity": _solidity(skinm), "head_solidity": _solidity(skinm | hairm),
+          "seed_px": int(seed.sum()), "seed_share": float((seed & skull).sum()) / n_skull, "skin_chroma": float(np.linalg.norm(skin.mean_ab)),
+          "tex_rel": float(tex_skin) / max(1e-3, float(np.median(tex[rest])) if rest.any() else 1.0),
+          "selfie": float(selfie[skull].mean()) if skull.any() else 0.0, "cap_residual": 1.0, "top_cut": 1.0}
+    cols = np.flatnonzero(skull.any(axis=0))
+    if cols.size > 10:
+        ytop = np.argmax(skull[:, cols], axis=0).astype(np.float64)
+        # the skull cap only: the columns whose top lies within 0.6 head widths of the crown
+        # (not the shoulders beside and below the head)
+        cap = ytop <= ytop.min() + 0.6 * head_w
+        cols, ytop = cols[cap], ytop[cap]
+    if cols.size > 10:
+        x = (cols - cols.mean()) / cols.size
+        c = np.polyfit(x, ytop, 2)
+        ev["cap_residual"] = float(np.sqrt(np.mean((ytop - np.polyval(c, x)) ** 2))) / cols.size
+        ev["top_cut"] = float((ytop <= 1).mean())
+    return ev
