@@ -1332,6 +1332,49 @@ _NECK_HALF_MM = 60.0  # the neck lies within this distance of the face's midline
 _NECK_BONUS = 8.0  # log-odds given to neck skin so found (and taken from skin that is no such blend)
 
 
+_BUSY_SPREAD = 0.25  # a backdrop whose colours spread this far (median distance / norm) is busy, not plain
+
+
+def _backdrop_lights(bg_lin: np.ndarray) -> list[np.ndarray]:
+    """The colours of the light the backdrop may throw on the person (linear RGB, float32).
+
+    A plain studio backdrop lights the shaded neck and the silhouette with its own colour: its
+    median, the only candidate. A busy background (a street, a room, foliage: colours that
+    spread over more than `_BUSY_SPREAD` of their norm) has no one such colour; neutral ambient
+    light of the background's mean brightness is then a second candidate.
+    """
+    B = np.median(bg_lin, axis=0).astype(np.float32)
+    norm = float(np.linalg.norm(B))
+    if norm < 1e-6 or float(np.median(np.linalg.norm(bg_lin - B, axis=1))) <= _BUSY_SPREAD * norm:
+        return [B]
+    return [B, np.full(3, max(float(np.mean(bg_lin)), 1e-3), np.float32)]
+
+
+def _skin_light_fit(lin: np.ndarray, S: np.ndarray, lights: list[np.ndarray]):
+    """Per pixel ``lin ~ x * S + y * B`` (least squares) for the candidate light B that fits best:
+    (x, y, residual relative to the pixel's norm)."""
+    best = None
+    ss = float(S @ S)
+    sc = lin @ S
+    norm = np.maximum(np.sqrt(_sum3(lin * lin)), 1e-3)
+    for B in lights:
+        bb, sb = float(B @ B), float(S @ B)
+        det = ss * bb - sb * sb
+        if det < 1e-3 * ss * bb:
+            continue
+        bc = lin @ B
+        x = (bb * sc - sb * bc) / det
+        y = (ss * bc - sb * sc) / det
+        fit = x[..., None] * S + y[..., None] * B
+        resid = np.sqrt(_sum3((lin - fit) ** 2)) / norm
+        if best is None:
+            best = [x, y, resid]
+        else:
+            better = resid < best[2]
+            for k, arr in enumerate((x, y, resid)):
+                best[k] = np.where(better, arr, best[k])
+    return tuple(best)
+
 def _neck_skin(work, lab, prob, samples, oval, beard, tex, tex_skin, frame: _Frame,
                v_chin: float) -> tuple[np.ndarray, np.ndarray]:
     """The skin of the neck below the face, and what below the face is surely not skin.
@@ -1357,8 +1400,8 @@ def _neck_skin(work, lab, prob, samples, oval, beard, tex, tex_skin, frame: _Fra
     if zone.sum() < 20 or samples.sum() < 20 or bg.sum() < 20:
         return skin_out, not_out
     S = np.median(_srgb_to_linear(work[samples] / 255.0), axis=0).astype(np.float32)
-    B = np.median(_srgb_to_linear(_subsample(work[bg], 4000, np.random.default_rng(0)) / 255.0),
-                  axis=0).astype(np.float32)
+    lights = _backdrop_lights(_srgb_to_linear(_subsample(work[bg], 4000, np.random.default_rng(0)) / 255.0))
+    B = lights[0]
     ss, bb, sb = float(S @ S), float(B @ B), float(S @ B)
     det = ss * bb - sb * sb
     if det < 1e-3 * ss * bb:  # a backdrop of the skin's own colour: no blend to tell apart
@@ -1369,12 +1412,7 @@ def _neck_skin(work, lab, prob, samples, oval, beard, tex, tex_skin, frame: _Fra
     box = (slice(max(0, ys.min() - m), ys.max() + 1 + m), slice(max(0, xs.min() - m), xs.max() + 1 + m))
     zone_b = zone[box]
     lin = _srgb_to_linear(work[box].astype(np.float32) / 255.0).astype(np.float32)
-    sc = lin @ S
-    bc = lin @ B
-    x = (bb * sc - sb * bc) / det
-    y = (ss * bc - sb * sc) / det
-    fit = x[..., None] * S + y[..., None] * B
-    resid = np.sqrt(_sum3((lin - fit) ** 2)) / np.maximum(np.sqrt(_sum3(lin * lin)), 1e-3)
+    x, y, resid = _skin_light_fit(lin, S, lights)
     # deep shade (x under 0.3) takes ambient light of other colours and noise: a looser fit
     # then, as long as the pixel stays reddish as skin does (clothes and hair are about neutral)
     dark = np.clip(1.0 - x / 0.3, 0.0, 1.0)
