@@ -1535,6 +1535,22 @@ def _beard_region(work, lab, tex, tex_skin, skin: _SkinModel, samples, frame: _F
     return (out | small[comp]) & zone
 
 
+_HAT_CHROMA = 45.0  # a region on the skull more colourful than this (Lab chroma) is headwear ...
+_HAT_OVER_SKIN = 1.5  # ... or than this many times the face skin's median chroma, whichever is more
+
+
+def _headwear_chroma(skin_lab: np.ndarray) -> float:
+    """Least Lab chroma of headwear on the skull, relative to the person's own face skin.
+
+    Under warm light (tungsten, sunset) or on strongly pigmented skin the face itself reaches a
+    chroma of 40-50: a fixed bound would call a bald scalp in that light a cap.
+    """
+    if len(skin_lab) == 0:
+        return _HAT_CHROMA
+    skin_c = float(np.median(np.hypot(skin_lab[:, 1], skin_lab[:, 2])))
+    return max(_HAT_CHROMA, _HAT_OVER_SKIN * skin_c)
+
+
 def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     h, w = work.shape[:2]
     shape = (h, w)
@@ -1642,7 +1658,8 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     # (hair is black, grey, white or an orange-yellow brown) is headwear, never hair or scalp.
     chroma = np.hypot(lab[..., 1], lab[..., 2])
     hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
-    unnatural = ((chroma > 45.0) | ((chroma > 22.0) & ((hue < 20.0) | (hue > 100.0)))) & (hair_zone | skull) & person
+    hat_c = _headwear_chroma(skin_px)
+    unnatural = ((chroma > hat_c) | ((chroma > 22.0) & ((hue < 20.0) | (hue > 100.0)))) & (hair_zone | skull) & person
     k = np.ones((3, 3), np.uint8)
     unnatural = cv2.morphologyEx(unnatural.astype(np.uint8), cv2.MORPH_OPEN, k,
                                  iterations=max(1, round(1.0 * s))).astype(bool)
