@@ -1295,15 +1295,73 @@ def _softmax_smooth(scores: np.ndarray, guide: np.ndarray, radius: int, iters: i
     return scores
 
 
+SKIN_HUE_DEG = (30.0, 65.0)
+"""Range of the face skin's median CIE Lab hue angle (degrees) under neutral light, all skin tones."""
+_WB_MAX = 1.8  # largest red/blue gain ratio of the white balance correction
+
+
+def _normalise_white_balance(work: np.ndarray, face_mask: np.ndarray) -> np.ndarray:
+    """Undo a strong colour cast (blue shade, orange tungsten) that puts the face skin's hue
+    outside `SKIN_HUE_DEG`, with the least correction that brings it back to the range's edge.
+
+    Skin of every tone keeps a hue between orange-red and yellow under neutral light; melanin
+    and blood change its lightness and chroma, not that. A cast of the light turns it along the
+    blue-yellow axis: blue shade greys the skin towards the colour of brown or grey hair, which
+    the colour models then cannot tell apart. The correction is a von Kries gain (r, 1, 1/r) in
+    linear RGB, r found by bisection, the luminance kept. Returns ``work`` unchanged when the
+    hue is in range, the face has too little chroma to have a hue (a black-and-white photo) or
+    half of it is clipped.
+    """
+    face_px = work[face_mask]
+    unclipped = face_px.max(axis=1) < 250  # a clipped channel has lost the pixel's hue
+    if unclipped.sum() < max(20, len(face_px) // 2):
+        return work
+    lab = _to_lab(face_px[unclipped].reshape(-1, 1, 3)).reshape(-1, 3)
+    a, b = float(np.median(lab[:, 1])), float(np.median(lab[:, 2]))
+    if np.hypot(a, b) < 4.0:
+        return work
+    lo, hi = SKIN_HUE_DEG
+    hue = float(np.degrees(np.arctan2(b, a)))
+    if lo <= hue <= hi:
+        return work
+    goal = lo if hue < lo else hi
+    px = _srgb_to_linear(face_px[unclipped].astype(np.float32) / 255.0)
+    luma = np.array([0.2126, 0.7152, 0.0722], np.float32)
+
+    def gains(r):
+        g = np.array([r, 1.0, 1.0 / r], np.float32)
+        return g / float(g @ luma)
+
+    def skin_hue(r):
+        srgb = _linear_to_srgb(px * gains(r)).astype(np.float32)
+        lab_r = cv2.cvtColor(srgb.reshape(-1, 1, 3), cv2.COLOR_RGB2LAB).reshape(-1, 3)
+        return float(np.degrees(np.arctan2(np.median(lab_r[:, 2]), np.median(lab_r[:, 1]))))
+
+    # a warmer gain (r > 1: more red, less blue) turns the skin's hue from blue-grey towards
+    # yellow (the angle rises), a cooler one back: bisect for the hue on the range's edge
+    r_lo, r_hi = (1.0, _WB_MAX) if hue < goal else (1.0 / _WB_MAX, 1.0)
+    for _ in range(10):
+        mid = float(np.sqrt(r_lo * r_hi))
+        if skin_hue(mid) < goal:
+            r_lo = mid
+        else:
+            r_hi = mid
+    r = float(np.sqrt(r_lo * r_hi))
+    lin = _srgb_to_linear(work.astype(np.float32) / 255.0) * gains(r)
+    return np.round(_linear_to_srgb(lin) * 255.0).astype(np.uint8)
+
+
 def _normalise_exposure(work: np.ndarray, face_mask: np.ndarray) -> np.ndarray:
     """Scale the light (linear RGB gain) so the face's median lightness is about L 65.
 
     Under- and over-exposed photos squeeze skin and hair into a narrow range of lightness and
     chroma; one gain, set on the face, brings them back to where the models work. Returns the
-    image unchanged when the face is already within L 50-80.
+    image unchanged when the face is already within L 50-80. A strong colour cast is undone
+    first (`_normalise_white_balance`).
     """
     if face_mask.sum() < 20:
         return work
+    work = _normalise_white_balance(work, face_mask)
     L = cv2.cvtColor(work, cv2.COLOR_RGB2LAB)[..., 0][face_mask].astype(np.float32) * (100.0 / 255.0)
     med = float(np.median(L))
     if 50.0 <= med <= 80.0 or med < 3.0:

@@ -66,3 +66,37 @@ def test_a_bald_scalp_in_warm_light_is_skin_not_a_cap(shared_photos, models, nam
     a = analyse(Photo(_warm_light(load_photo(shared_photos / "photos" / f"{name}.jpg").rgb), f"{name}_warm"), models)
     assert _skin_iou(a.labels, t) > floor
     assert (a.labels[t == 1] == OTHER).mean() < 0.05
+
+
+def _cool_light(rgb):
+    """Blue shade under a daylight setting: linear-light gains (0.8, 0.92, 1.15), luminance kept."""
+    g = np.array([0.80, 0.92, 1.15]) / np.dot([0.80, 0.92, 1.15], [0.2126, 0.7152, 0.0722])
+    c = rgb.astype(np.float64) / 255.0
+    lin = np.clip(np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4) * g, 0.0, 1.0)
+    return np.round(np.where(lin <= 0.0031308, lin * 12.92, 1.055 * lin ** (1 / 2.4) - 0.055) * 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("name", ["N000002", "S000510"])
+def test_white_balance_undoes_a_blue_cast_and_leaves_neutral_light_alone(shared_photos, name):
+    from smp_preview.segment import SKIN_HUE_DEG, _normalise_white_balance, _to_lab
+
+    rgb = load_photo(shared_photos / "photos" / f"{name}.jpg").rgb
+    face = _truth(shared_photos, name) == 1
+    assert np.array_equal(_normalise_white_balance(rgb, face), rgb)
+    cool = _cool_light(rgb)
+    fixed = _normalise_white_balance(cool, face)
+    lab = _to_lab(fixed)[face]
+    hue = np.degrees(np.arctan2(np.median(lab[:, 2]), np.median(lab[:, 1])))
+    assert SKIN_HUE_DEG[0] - 1.0 <= hue <= SKIN_HUE_DEG[1]
+    # closer to the photo in neutral light than the cast one was (7.6 -> 3.6, 8.8 -> 5.0 grey levels)
+    assert np.abs(fixed.astype(int) - rgb).mean() < 0.7 * np.abs(cool.astype(int) - rgb).mean()
+
+
+# Hair IoU measured with the white balance / without it: N000002 0.628 / 0.149, S001199 0.771 / 0.299.
+@pytest.mark.parametrize("name, floor", [("N000002", 0.55), ("S001199", 0.70)])
+def test_hair_is_found_in_blue_shade(shared_photos, models, name, floor):
+    """Blue light greys the skin towards the brown or grey hair; the skin's hue sets it right."""
+    t = _truth(shared_photos, name)
+    a = analyse(Photo(_cool_light(load_photo(shared_photos / "photos" / f"{name}.jpg").rgb), f"{name}_cool"), models)
+    pred, true = a.labels == 3, t == 3
+    assert (pred & true).sum() / (pred | true).sum() > floor
