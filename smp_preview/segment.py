@@ -1391,22 +1391,28 @@ _NECK_BONUS = 8.0  # log-odds given to neck skin so found (and taken from skin t
 
 
 _BUSY_SPREAD = 0.25  # a backdrop whose colours spread this far (median distance / norm) is busy, not plain
+_SKINLIKE_DEG = 40.0  # a backdrop whose colour is this close to the skin's (angle in linear RGB) is skin-like
 
 
-def _backdrop_lights(bg_lin: np.ndarray) -> list[np.ndarray]:
+def _backdrop_lights(bg_lin: np.ndarray, skin_lin: np.ndarray) -> list[np.ndarray]:
     """The colours of the light the backdrop may throw on the person (linear RGB, float32).
 
     A plain studio backdrop lights the shaded neck and the silhouette with its own colour: its
     median, the only candidate. A busy background (a street, a room, foliage: colours that
-    spread over more than `_BUSY_SPREAD` of their norm) has no one such colour; neutral ambient
-    light of the background's mean brightness is then a second candidate.
+    spread over more than `_BUSY_SPREAD` of their norm) has no one such colour, and light from
+    a skin-like one (wood, a warm wall: within `_SKINLIKE_DEG` of the skin's colour) cannot be
+    told from the skin's own shading; neutral ambient light of the background's mean brightness
+    is then a second candidate.
     """
     B = np.median(bg_lin, axis=0).astype(np.float32)
     norm = float(np.linalg.norm(B))
-    if norm < 1e-6 or float(np.median(np.linalg.norm(bg_lin - B, axis=1))) <= _BUSY_SPREAD * norm:
+    if norm < 1e-6:
+        return [B]
+    busy = float(np.median(np.linalg.norm(bg_lin - B, axis=1))) > _BUSY_SPREAD * norm
+    cos = float(B @ skin_lin) / max(norm * float(np.linalg.norm(skin_lin)), 1e-9)
+    if not busy and cos < np.cos(np.radians(_SKINLIKE_DEG)):
         return [B]
     return [B, np.full(3, max(float(np.mean(bg_lin)), 1e-3), np.float32)]
-
 
 def _skin_light_fit(lin: np.ndarray, S: np.ndarray, lights: list[np.ndarray]):
     """Per pixel ``lin ~ x * S + y * B`` (least squares) for the candidate light B that fits best:
@@ -1458,7 +1464,7 @@ def _neck_skin(work, lab, prob, samples, oval, beard, tex, tex_skin, frame: _Fra
     if zone.sum() < 20 or samples.sum() < 20 or bg.sum() < 20:
         return skin_out, not_out
     S = np.median(_srgb_to_linear(work[samples] / 255.0), axis=0).astype(np.float32)
-    lights = _backdrop_lights(_srgb_to_linear(_subsample(work[bg], 4000, np.random.default_rng(0)) / 255.0))
+    lights = _backdrop_lights(_srgb_to_linear(_subsample(work[bg], 4000, np.random.default_rng(0)) / 255.0), S)
     B = lights[0]
     ss, bb, sb = float(S @ S), float(B @ B), float(S @ B)
     det = ss * bb - sb * sb
