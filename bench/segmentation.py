@@ -247,6 +247,18 @@ def variant_makers() -> dict:
         r, t = _scaled(r, t, 0.6)
         return _jpeg(r, 50), t
 
+    def wide(rgb, truth, i):  # the person small in a wide busy scene (a press photo's framing)
+        h, w = truth.shape
+        names = ("rocket", "coffee", "ihc", "astro", "chelsea", "wood")
+        scene = _fill(bgs[names[i % len(names)]], 2 * h, 3 * w)
+        t2 = np.zeros((2 * h, 3 * w), np.uint8)
+        y, x = h, w + (i % 3 - 1) * w // 2  # standing at the bottom, left, centre or right of centre
+        t2[y:, x:x + w] = truth
+        person = np.zeros_like(scene)
+        person[y:, x:x + w] = rgb
+        a = cv2.GaussianBlur((t2 > 0).astype(np.float32), (0, 0), 0.8)[..., None]
+        return np.round(person * a + scene * (1 - a)).astype(np.uint8), t2
+
     makers = {
         "original": lambda r, t, i: (r, t),
         "scale0.5": lambda r, t, i: _scaled(r, t, 0.5),
@@ -258,10 +270,12 @@ def variant_makers() -> dict:
     makers.update({
         "mirror": lambda r, t, i: (np.ascontiguousarray(r[:, ::-1]), np.ascontiguousarray(t[:, ::-1])),
         "dark0.5": lambda r, t, i: (_srgb_gain(r, (0.5,) * 3), t),
+        "bright1.4": lambda r, t, i: (_srgb_gain(r, (1.4,) * 3), t),
         "bright1.8": lambda r, t, i: (_srgb_gain(r, (1.8,) * 3), t),
         "warm": lambda r, t, i: (_srgb_gain(r, warm), t),
         "cool": lambda r, t, i: (_srgb_gain(r, cool), t),
         "news": news,
+        "wide": wide,
         "12mp": mp12,
     })
     return makers
