@@ -4,6 +4,7 @@ Usage (from the checkout)::
 
     PYTHONPATH=. /work/venv/bin/python bench/segmentation.py \
         [--photos ../shared/photos/house] [--out /tmp/seg/overlays] [--timing] [--only NAME ...]
+        [--faceless] [--variants [NAME ...]]
 
 Scoring follows ``shared/photos/README.md``: predictions are mapped to four classes
 (0 background; 1 and 2 skin; 3 hair; 4 other), each class's IoU is **pooled** over the set
@@ -14,6 +15,16 @@ is printed too, overall and per photo.
 Overlays (``<out>/<name>.png``): the photo, the prediction, the truth and the errors side by
 side; labels as colours (skin orange, scalp yellow, hair green, other purple, background
 unchanged), error pixels red where the truth says skin/hair and blue elsewhere.
+
+``--variants [NAME ...]`` also scores degraded variants made from each photo and its hand labels
+(all by default, ~2 minutes): ``scale0.5`` / ``scale0.35`` (labels INTER_NEAREST), ``jpeg40``,
+``bg-<name>`` (the person, truth != 0, pasted with a one-pixel feather on busy scikit-image
+backgrounds: astro, coffee, chelsea, rocket, ihc, wood; the new pixels are background), ``mirror``,
+``dark0.5`` / ``bright1.4`` / ``bright1.8`` (gains in linear light), ``warm`` / ``cool`` (white
+balance casts), ``news`` (pasted, 0.6x, JPEG 50), ``wide`` (the portrait at the bottom of a scene
+3x as wide and 2x as tall) and ``12mp`` (cubic upscale, timed). One row per variant: pooled IoU,
+photos without a face found, median analysis time, the two worst photos; overlays in
+``<out>/variants/<variant>/``.
 
 ``--timing`` times `analyse` on a 2-megapixel photo (a sample upscaled to 1224 x 1632) and
 prints the median of several runs with the threads the machine has (set ``OMP_NUM_THREADS`` /
