@@ -1414,6 +1414,16 @@ def _backdrop_lights(bg_lin: np.ndarray, skin_lin: np.ndarray) -> list[np.ndarra
         return [B]
     return [B, np.full(3, max(float(np.mean(bg_lin)), 1e-3), np.float32)]
 
+def _unclipped_skin(skin_lin: np.ndarray) -> np.ndarray:
+    """The face skin's colour (linear RGB, float32) from the samples that keep it: an overexposed
+    face clips its lit parts towards white (a channel at the image's top value), the shade does
+    not. The median of the samples below the top value when a quarter of them is at it."""
+    top = skin_lin.max(axis=1)
+    clipped = top >= float(top.max()) - 1e-3
+    if clipped.mean() > 0.25 and (~clipped).sum() >= 20:
+        skin_lin = skin_lin[~clipped]
+    return np.median(skin_lin, axis=0).astype(np.float32)
+
 def _skin_light_fit(lin: np.ndarray, S: np.ndarray, lights: list[np.ndarray]):
     """Per pixel ``lin ~ x * S + y * B`` (least squares) for the candidate light B that fits best:
     (x, y, residual relative to the pixel's norm)."""
@@ -1463,7 +1473,7 @@ def _neck_skin(work, lab, prob, samples, oval, beard, tex, tex_skin, frame: _Fra
     bg = prob < 0.2
     if zone.sum() < 20 or samples.sum() < 20 or bg.sum() < 20:
         return skin_out, not_out
-    S = np.median(_srgb_to_linear(work[samples] / 255.0), axis=0).astype(np.float32)
+    S = _unclipped_skin(_srgb_to_linear(work[samples] / 255.0))
     lights = _backdrop_lights(_srgb_to_linear(_subsample(work[bg], 4000, np.random.default_rng(0)) / 255.0), S)
     B = lights[0]
     ss, bb, sb = float(S @ S), float(B @ B), float(S @ B)
