@@ -4,6 +4,7 @@ Usage (from the checkout)::
 
     PYTHONPATH=. /work/venv/bin/python bench/segmentation.py \
         [--photos ../shared/photos/house] [--out /tmp/seg/overlays] [--timing] [--only NAME ...]
+        [--faceless] [--variants [NAME ...]]
 
 Scoring follows ``shared/photos/README.md``: predictions are mapped to four classes
 (0 background; 1 and 2 skin; 3 hair; 4 other), each class's IoU is **pooled** over the set
@@ -14,6 +15,16 @@ is printed too, overall and per photo.
 Overlays (``<out>/<name>.png``): the photo, the prediction, the truth and the errors side by
 side; labels as colours (skin orange, scalp yellow, hair green, other purple, background
 unchanged), error pixels red where the truth says skin/hair and blue elsewhere.
+
+``--variants [NAME ...]`` also scores degraded variants made from each photo and its hand labels
+(all by default, ~2 minutes): ``scale0.5`` / ``scale0.35`` (labels INTER_NEAREST), ``jpeg40``,
+``bg-<name>`` (the person, truth != 0, pasted with a one-pixel feather on busy scikit-image
+backgrounds: astro, coffee, chelsea, rocket, ihc, wood; the new pixels are background), ``mirror``,
+``dark0.5`` / ``bright1.4`` / ``bright1.8`` (gains in linear light), ``warm`` / ``cool`` (white
+balance casts), ``news`` (pasted, 0.6x, JPEG 50), ``wide`` (the portrait at the bottom of a scene
+3x as wide and 2x as tall) and ``12mp`` (cubic upscale, timed). One row per variant: pooled IoU,
+photos without a face found, median analysis time, the two worst photos; overlays in
+``<out>/variants/<variant>/``.
 
 ``--timing`` times `analyse` on a 2-megapixel photo (a sample upscaled to 1224 x 1632) and
 prints the median of several runs with the threads the machine has (set ``OMP_NUM_THREADS`` /
@@ -165,6 +176,184 @@ def faceless(photos_dir: Path, only: list[str] | None) -> dict:
     return {"pooled": pooled_iou, "rows": rows, "confusion": pooled}
 
 
+# --------------------------------------------------------------------------- degraded variants
+# Each variant makes a new (photo, truth) pair from a labelled photo and its hand labels, to see
+# how the method holds up on photos unlike the studio set: smaller faces, JPEG blocks, busy
+# backgrounds, other exposure and white balance, a 12-megapixel camera file.
+
+_VARIANT_MP = 12.0  # the "12mp" variant's size in megapixels (cubic upscale)
+
+
+def _srgb_gain(rgb: np.ndarray, gains) -> np.ndarray:
+    """Multiply the light of an sRGB uint8 image by per-channel gains in linear light."""
+    c = rgb.astype(np.float32) / 255.0
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4) * np.asarray(gains, np.float32)
+    lin = np.clip(lin, 0.0, 1.0)
+    out = np.where(lin <= 0.0031308, lin * 12.92, 1.055 * lin ** (1 / 2.4) - 0.055)
+    return np.round(out * 255.0).astype(np.uint8)
+
+
+def _white_balance(kelvin_gains) -> tuple[float, float, float]:
+    """Channel gains normalised to keep the luminance (Rec. 709 weights) of a grey."""
+    g = np.asarray(kelvin_gains, np.float64)
+    return tuple(g / float(np.dot(g, (0.2126, 0.7152, 0.0722))))
+
+
+def _scaled(rgb, truth, k, interp=cv2.INTER_AREA):
+    h, w = truth.shape
+    size = (max(1, round(w * k)), max(1, round(h * k)))
+    return cv2.resize(rgb, size, interpolation=interp), cv2.resize(truth, size, interpolation=cv2.INTER_NEAREST)
+
+
+def _jpeg(rgb, quality):
+    _, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def _backgrounds() -> dict:
+    """Busy real backgrounds from scikit-image's bundled images (no face in any of them)."""
+    from skimage import data
+
+    astro = data.astronaut()
+    coffee = data.coffee()
+    return {
+        "astro": astro[:, 330:],  # the shuttle and the grey wall beside the astronaut (her face left out)
+        "coffee": coffee,  # a red cup on a wooden table
+        "chelsea": data.chelsea(),  # a ginger cat: warm, fibrous, skin- and hair-like
+        "rocket": data.rocket(),  # night sky, gantries and lights
+        "ihc": data.immunohistochemistry(),  # brown and blue tissue: busy, brown like skin and hair
+        "wood": coffee[:, :120],  # the bare wooden table: skin-coloured grain
+    }
+
+
+def _fill(bg: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Resize ``bg`` to cover h x w (aspect kept) and crop the centre."""
+    k = max(h / bg.shape[0], w / bg.shape[1])
+    big = cv2.resize(bg, (max(w, round(bg.shape[1] * k)), max(h, round(bg.shape[0] * k))), interpolation=cv2.INTER_CUBIC)
+    y, x = (big.shape[0] - h) // 2, (big.shape[1] - w) // 2
+    return big[y:y + h, x:x + w]
+
+
+def _pasted(rgb, truth, bg):
+    """The person (truth != 0) on ``bg``, the paste edge feathered by about a pixel."""
+    a = cv2.GaussianBlur((truth > 0).astype(np.float32), (0, 0), 0.8)[..., None]
+    back = _fill(bg, *truth.shape).astype(np.float32)
+    return np.round(rgb.astype(np.float32) * a + back * (1 - a)).astype(np.uint8), truth
+
+
+def variant_makers() -> dict:
+    """name -> function (rgb, truth, index) -> (rgb, truth) for every degraded variant."""
+    bgs = _backgrounds()
+    warm = _white_balance((1.0, 0.78, 0.50))  # an uncorrected tungsten lamp (~3000 K under a daylight setting)
+    cool = _white_balance((0.80, 0.92, 1.15))  # shade/overcast under a tungsten setting: bluish
+
+    def mp12(rgb, truth, i):
+        h, w = truth.shape
+        k = float(np.sqrt(_VARIANT_MP * 1e6 / (h * w)))
+        return _scaled(rgb, truth, k, cv2.INTER_CUBIC)
+
+    def news(rgb, truth, i):  # a small, compressed press photo on a busy background
+        names = ("coffee", "chelsea", "rocket", "astro", "ihc", "wood")
+        r, t = _pasted(rgb, truth, bgs[names[i % len(names)]])
+        r, t = _scaled(r, t, 0.6)
+        return _jpeg(r, 50), t
+
+    def wide(rgb, truth, i):  # the person small in a wide busy scene (a press photo's framing)
+        h, w = truth.shape
+        names = ("rocket", "coffee", "ihc", "astro", "chelsea", "wood")
+        scene = _fill(bgs[names[i % len(names)]], 2 * h, 3 * w)
+        t2 = np.zeros((2 * h, 3 * w), np.uint8)
+        y, x = h, w + (i % 3 - 1) * w // 2  # standing at the bottom, left, centre or right of centre
+        t2[y:, x:x + w] = truth
+        person = np.zeros_like(scene)
+        person[y:, x:x + w] = rgb
+        a = cv2.GaussianBlur((t2 > 0).astype(np.float32), (0, 0), 0.8)[..., None]
+        return np.round(person * a + scene * (1 - a)).astype(np.uint8), t2
+
+    makers = {
+        "original": lambda r, t, i: (r, t),
+        "scale0.5": lambda r, t, i: _scaled(r, t, 0.5),
+        "scale0.35": lambda r, t, i: _scaled(r, t, 0.35),
+        "jpeg40": lambda r, t, i: (_jpeg(r, 40), t),
+    }
+    for name, bg in bgs.items():
+        makers[f"bg-{name}"] = lambda r, t, i, bg=bg: _pasted(r, t, bg)
+    makers.update({
+        "mirror": lambda r, t, i: (np.ascontiguousarray(r[:, ::-1]), np.ascontiguousarray(t[:, ::-1])),
+        "dark0.5": lambda r, t, i: (_srgb_gain(r, (0.5,) * 3), t),
+        "bright1.4": lambda r, t, i: (_srgb_gain(r, (1.4,) * 3), t),
+        "bright1.8": lambda r, t, i: (_srgb_gain(r, (1.8,) * 3), t),
+        "warm": lambda r, t, i: (_srgb_gain(r, warm), t),
+        "cool": lambda r, t, i: (_srgb_gain(r, cool), t),
+        "news": news,
+        "wide": wide,
+        "12mp": mp12,
+    })
+    return makers
+
+
+def variants(photos_dir: Path, out_dir: Path | None, only: list[str] | None, which: list[str] | None) -> dict:
+    """Score every degraded variant of every labelled photo; print one row per variant.
+
+    Overlays go to ``<out>/variants/<variant>/<name>.png`` (the 12 MP ones reduced to the
+    original size). Returns {variant: pooled IoU}.
+    """
+    from smp_preview.errors import PreviewError
+    from smp_preview.photo import Photo
+
+    models = get_models()
+    makers = variant_makers()
+    if which:
+        unknown = [w for w in which if w not in makers]
+        if unknown:
+            raise SystemExit(f"unknown variant(s) {' '.join(unknown)}; known: {' '.join(makers)}")
+        makers = {k: v for k, v in makers.items() if k in which}
+    names = sorted(p.stem for p in (photos_dir / "labels").glob("*.png"))
+    if only:
+        names = [n for n in names if n in only]
+    photos = [(n, load_photo(next((photos_dir / "photos").glob(f"{n}.*"))).rgb,
+               cv2.imread(str(photos_dir / "labels" / f"{n}.png"), cv2.IMREAD_UNCHANGED)) for n in names]
+    results = {}
+    print(f"\nvariants of {len(photos)} labelled photos (pooled IoU per class; 'no face': the landmarker "
+          f"found none; 'no head': NoHeadFound etc., scored as all background)")
+    print(f"{'variant':12s} {'size':>9s} " + " ".join(f"{c:>10s}" for c in CLASSES)
+          + f" {'pix.acc':>8s} {'no face':>8s} {'no head':>8s} {'ms/photo':>9s}  worst (mean IoU)")
+    for vname, make in makers.items():
+        pooled = np.zeros((4, 4), np.int64)
+        no_face, failed, times, per = 0, 0, [], []
+        for i, (name, rgb, truth) in enumerate(photos):
+            vr, vt = make(rgb, truth, i)
+            t0 = time.perf_counter()
+            try:
+                a = analyse(Photo(np.ascontiguousarray(vr), f"{name}_{vname}"), models)
+                pred = a.labels
+                no_face += a.face is None
+            except PreviewError:
+                pred = np.zeros(vt.shape, np.uint8)
+                failed += 1
+                no_face += 1
+            times.append((time.perf_counter() - t0) * 1e3)
+            conf = confusion(to_classes(pred), to_classes(vt))
+            pooled += conf
+            per.append((float(np.nanmean(ious(conf))), name))
+            if out_dir is not None:
+                d = out_dir / "variants" / vname
+                d.mkdir(parents=True, exist_ok=True)
+                ov = overlay(vr, pred, vt)
+                if ov.shape[0] > 2 * truth.shape[0]:
+                    k = truth.shape[0] / ov.shape[0]
+                    ov = cv2.resize(ov, (round(ov.shape[1] * k), truth.shape[0]), interpolation=cv2.INTER_AREA)
+                cv2.imwrite(str(d / f"{name}.png"), cv2.cvtColor(ov, cv2.COLOR_RGB2BGR))
+        iou = ious(pooled)
+        results[vname] = iou
+        worst = ", ".join(f"{n} {m:.2f}" for m, n in sorted(per)[:2])
+        size = f"{vr.shape[1]}x{vr.shape[0]}"
+        print(f"{vname:12s} {size:>9s} " + " ".join(f"{v:10.3f}" for v in iou)
+              + f" {np.trace(pooled) / pooled.sum():8.4f} {no_face:8d} {failed:8d} {statistics.median(times):9.0f}  {worst}",
+              flush=True)
+    return results
+
+
 def timing(runs: int) -> None:
     models = get_models()
     rgb = load_photo(ROOT / "samples" / "obama.jpg").rgb
@@ -203,6 +392,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=9)
     ap.add_argument("--faceless", action="store_true",
                     help="also score each photo cut off above the brows (the path for photos without a face)")
+    ap.add_argument("--variants", nargs="*", metavar="VARIANT",
+                    help="also score degraded variants of each photo (smaller, JPEG, busy backgrounds, mirrored, "
+                         "darker/brighter, warm/cool light, 12 MP); names pick some (default all)")
     args = ap.parse_args(argv)
     if not (args.photos / "labels").is_dir():
         print(f"no labelled photos in {args.photos} (expected photos/ and labels/ there)", file=sys.stderr)
@@ -210,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
     score(args.photos, None if args.no_overlays else args.out, args.only)
     if args.faceless:
         faceless(args.photos, args.only)
+    if args.variants is not None:
+        variants(args.photos, None if args.no_overlays else args.out, args.only, args.variants)
     if args.timing:
         timing(args.runs)
     return 0

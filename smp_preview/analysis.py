@@ -95,6 +95,38 @@ def _shows_head(ev: dict | None) -> bool:
     cap = compact and ev["head_solidity"] >= _CAP_SOLIDITY and ev["cap_residual"] <= _CAP_RESIDUAL
     return bool(scalp or person or cap)
 
+PERSON_CROP_SHARE = 0.5
+"""The person segmenter runs again on a head-and-shoulders crop around the face when that crop
+covers less than this share of the photo."""
+
+
+def _person_around_face(models: Models, small: np.ndarray, face: FaceGeometry, prob: np.ndarray) -> np.ndarray:
+    """The person probability, from a head-and-shoulders crop around the face where the person
+    is small in the photo.
+
+    The selfie segmenter is made for selfies: a person who fills the frame. Where the person is
+    small in a wide scene (a press photo), it takes objects around the head (a white cup, lamps,
+    a saucer) for the person. On a crop framed like a portrait (the face box widened by 1.5 face
+    widths on each side, one face height above and 2.5 below) it sees what it was made for;
+    outside the crop its first answer is kept where it joins the person in the crop.
+    """
+    h, w = small.shape[:2]
+    x0, y0 = face.face_oval.min(axis=0)
+    x1, y1 = face.face_oval.max(axis=0)
+    fw, fh = x1 - x0, y1 - y0
+    cx0, cx1 = int(max(0, np.floor(x0 - 1.5 * fw))), int(min(w, np.ceil(x1 + 1.5 * fw)))
+    cy0, cy1 = int(max(0, np.floor(y0 - 1.0 * fh))), int(min(h, np.ceil(y1 + 2.5 * fh)))
+    if (cx1 - cx0) * (cy1 - cy0) >= PERSON_CROP_SHARE * h * w or min(cx1 - cx0, cy1 - cy0) < 16:
+        return prob
+    out = prob.astype(np.float32, copy=True)
+    out[cy0:cy1, cx0:cx1] = models.person_probability(np.ascontiguousarray(small[cy0:cy1, cx0:cx1]))
+    # outside the crop only what joins the person in it (the body below) stays person
+    n, comp = cv2.connectedComponents((out > 0.5).astype(np.uint8), connectivity=8)
+    keep = np.zeros(n, bool)
+    keep[np.unique(comp[cy0:cy1, cx0:cx1])] = True
+    keep[0] = True
+    return np.where(keep[comp], out, np.minimum(out, 0.2)).astype(np.float32)
+
 
 def analyse(
     photo: Photo,
@@ -152,6 +184,8 @@ def analyse(
             (big.iris_px[0] / f, big.iris_px[1] / f),
         )
 
+    if faces:
+        prob_small = _person_around_face(models, small, faces[0], prob_small)
     t2 = time.perf_counter()
     seg = segment_head(rgb, face, prob_small)
     timings["segment"] = (time.perf_counter() - t2) * 1e3

@@ -1315,15 +1315,73 @@ def _softmax_smooth(scores: np.ndarray, guide: np.ndarray, radius: int, iters: i
     return scores
 
 
+SKIN_HUE_DEG = (30.0, 65.0)
+"""Range of the face skin's median CIE Lab hue angle (degrees) under neutral light, all skin tones."""
+_WB_MAX = 1.8  # largest red/blue gain ratio of the white balance correction
+
+
+def _normalise_white_balance(work: np.ndarray, face_mask: np.ndarray) -> np.ndarray:
+    """Undo a strong colour cast (blue shade, orange tungsten) that puts the face skin's hue
+    outside `SKIN_HUE_DEG`, with the least correction that brings it back to the range's edge.
+
+    Skin of every tone keeps a hue between orange-red and yellow under neutral light; melanin
+    and blood change its lightness and chroma, not that. A cast of the light turns it along the
+    blue-yellow axis: blue shade greys the skin towards the colour of brown or grey hair, which
+    the colour models then cannot tell apart. The correction is a von Kries gain (r, 1, 1/r) in
+    linear RGB, r found by bisection, the luminance kept. Returns ``work`` unchanged when the
+    hue is in range, the face has too little chroma to have a hue (a black-and-white photo) or
+    half of it is clipped.
+    """
+    face_px = work[face_mask]
+    unclipped = face_px.max(axis=1) < 250  # a clipped channel has lost the pixel's hue
+    if unclipped.sum() < max(20, len(face_px) // 2):
+        return work
+    lab = _to_lab(face_px[unclipped].reshape(-1, 1, 3)).reshape(-1, 3)
+    a, b = float(np.median(lab[:, 1])), float(np.median(lab[:, 2]))
+    if np.hypot(a, b) < 4.0:
+        return work
+    lo, hi = SKIN_HUE_DEG
+    hue = float(np.degrees(np.arctan2(b, a)))
+    if lo <= hue <= hi:
+        return work
+    goal = lo if hue < lo else hi
+    px = _srgb_to_linear(face_px[unclipped].astype(np.float32) / 255.0)
+    luma = np.array([0.2126, 0.7152, 0.0722], np.float32)
+
+    def gains(r):
+        g = np.array([r, 1.0, 1.0 / r], np.float32)
+        return g / float(g @ luma)
+
+    def skin_hue(r):
+        srgb = _linear_to_srgb(px * gains(r)).astype(np.float32)
+        lab_r = cv2.cvtColor(srgb.reshape(-1, 1, 3), cv2.COLOR_RGB2LAB).reshape(-1, 3)
+        return float(np.degrees(np.arctan2(np.median(lab_r[:, 2]), np.median(lab_r[:, 1]))))
+
+    # a warmer gain (r > 1: more red, less blue) turns the skin's hue from blue-grey towards
+    # yellow (the angle rises), a cooler one back: bisect for the hue on the range's edge
+    r_lo, r_hi = (1.0, _WB_MAX) if hue < goal else (1.0 / _WB_MAX, 1.0)
+    for _ in range(10):
+        mid = float(np.sqrt(r_lo * r_hi))
+        if skin_hue(mid) < goal:
+            r_lo = mid
+        else:
+            r_hi = mid
+    r = float(np.sqrt(r_lo * r_hi))
+    lin = _srgb_to_linear(work.astype(np.float32) / 255.0) * gains(r)
+    return np.round(_linear_to_srgb(lin) * 255.0).astype(np.uint8)
+
+
 def _normalise_exposure(work: np.ndarray, face_mask: np.ndarray) -> np.ndarray:
     """Scale the light (linear RGB gain) so the face's median lightness is about L 65.
 
     Under- and over-exposed photos squeeze skin and hair into a narrow range of lightness and
     chroma; one gain, set on the face, brings them back to where the models work. Returns the
-    image unchanged when the face is already within L 50-80.
+    image unchanged when the face is already within L 50-80. A strong colour cast is undone
+    first (`_normalise_white_balance`).
     """
     if face_mask.sum() < 20:
         return work
+    work = _normalise_white_balance(work, face_mask)
     L = cv2.cvtColor(work, cv2.COLOR_RGB2LAB)[..., 0][face_mask].astype(np.float32) * (100.0 / 255.0)
     med = float(np.median(L))
     if 50.0 <= med <= 80.0 or med < 3.0:
@@ -1352,6 +1410,65 @@ _NECK_HALF_MM = 60.0  # the neck lies within this distance of the face's midline
 _NECK_BONUS = 8.0  # log-odds given to neck skin so found (and taken from skin that is no such blend)
 
 
+_BUSY_SPREAD = 0.25  # a backdrop whose colours spread this far (median distance / norm) is busy, not plain
+_SKINLIKE_DEG = 40.0  # a backdrop whose colour is this close to the skin's (angle in linear RGB) is skin-like
+
+
+def _backdrop_lights(bg_lin: np.ndarray, skin_lin: np.ndarray) -> list[np.ndarray]:
+    """The colours of the light the backdrop may throw on the person (linear RGB, float32).
+
+    A plain studio backdrop lights the shaded neck and the silhouette with its own colour: its
+    median, the only candidate. A busy background (a street, a room, foliage: colours that
+    spread over more than `_BUSY_SPREAD` of their norm) has no one such colour, and light from
+    a skin-like one (wood, a warm wall: within `_SKINLIKE_DEG` of the skin's colour) cannot be
+    told from the skin's own shading; neutral ambient light of the background's mean brightness
+    is then a second candidate.
+    """
+    B = np.median(bg_lin, axis=0).astype(np.float32)
+    norm = float(np.linalg.norm(B))
+    if norm < 1e-6:
+        return [B]
+    busy = float(np.median(np.linalg.norm(bg_lin - B, axis=1))) > _BUSY_SPREAD * norm
+    cos = float(B @ skin_lin) / max(norm * float(np.linalg.norm(skin_lin)), 1e-9)
+    if not busy and cos < np.cos(np.radians(_SKINLIKE_DEG)):
+        return [B]
+    return [B, np.full(3, max(float(np.mean(bg_lin)), 1e-3), np.float32)]
+
+def _unclipped_skin(skin_lin: np.ndarray) -> np.ndarray:
+    """The face skin's colour (linear RGB, float32) from the samples that keep it: an overexposed
+    face clips its lit parts towards white (a channel at the image's top value), the shade does
+    not. The median of the samples below the top value when a quarter of them is at it."""
+    top = skin_lin.max(axis=1)
+    clipped = top >= float(top.max()) - 1e-3
+    if clipped.mean() > 0.25 and (~clipped).sum() >= 20:
+        skin_lin = skin_lin[~clipped]
+    return np.median(skin_lin, axis=0).astype(np.float32)
+
+def _skin_light_fit(lin: np.ndarray, S: np.ndarray, lights: list[np.ndarray]):
+    """Per pixel ``lin ~ x * S + y * B`` (least squares) for the candidate light B that fits best:
+    (x, y, residual relative to the pixel's norm)."""
+    best = None
+    ss = float(S @ S)
+    sc = lin @ S
+    norm = np.maximum(np.sqrt(_sum3(lin * lin)), 1e-3)
+    for B in lights:
+        bb, sb = float(B @ B), float(S @ B)
+        det = ss * bb - sb * sb
+        if det < 1e-3 * ss * bb:
+            continue
+        bc = lin @ B
+        x = (bb * sc - sb * bc) / det
+        y = (ss * bc - sb * sc) / det
+        fit = x[..., None] * S + y[..., None] * B
+        resid = np.sqrt(_sum3((lin - fit) ** 2)) / norm
+        if best is None:
+            best = [x, y, resid]
+        else:
+            better = resid < best[2]
+            for k, arr in enumerate((x, y, resid)):
+                best[k] = np.where(better, arr, best[k])
+    return tuple(best)
+
 def _neck_skin(work, lab, prob, samples, oval, beard, tex, tex_skin, frame: _Frame,
                v_chin: float) -> tuple[np.ndarray, np.ndarray]:
     """The skin of the neck below the face, and what below the face is surely not skin.
@@ -1376,9 +1493,9 @@ def _neck_skin(work, lab, prob, samples, oval, beard, tex, tex_skin, frame: _Fra
     bg = prob < 0.2
     if zone.sum() < 20 or samples.sum() < 20 or bg.sum() < 20:
         return skin_out, not_out
-    S = np.median(_srgb_to_linear(work[samples] / 255.0), axis=0).astype(np.float32)
-    B = np.median(_srgb_to_linear(_subsample(work[bg], 4000, np.random.default_rng(0)) / 255.0),
-                  axis=0).astype(np.float32)
+    S = _unclipped_skin(_srgb_to_linear(work[samples] / 255.0))
+    lights = _backdrop_lights(_srgb_to_linear(_subsample(work[bg], 4000, np.random.default_rng(0)) / 255.0), S)
+    B = lights[0]
     ss, bb, sb = float(S @ S), float(B @ B), float(S @ B)
     det = ss * bb - sb * sb
     if det < 1e-3 * ss * bb:  # a backdrop of the skin's own colour: no blend to tell apart
@@ -1389,12 +1506,7 @@ def _neck_skin(work, lab, prob, samples, oval, beard, tex, tex_skin, frame: _Fra
     box = (slice(max(0, ys.min() - m), ys.max() + 1 + m), slice(max(0, xs.min() - m), xs.max() + 1 + m))
     zone_b = zone[box]
     lin = _srgb_to_linear(work[box].astype(np.float32) / 255.0).astype(np.float32)
-    sc = lin @ S
-    bc = lin @ B
-    x = (bb * sc - sb * bc) / det
-    y = (ss * bc - sb * sc) / det
-    fit = x[..., None] * S + y[..., None] * B
-    resid = np.sqrt(_sum3((lin - fit) ** 2)) / np.maximum(np.sqrt(_sum3(lin * lin)), 1e-3)
+    x, y, resid = _skin_light_fit(lin, S, lights)
     # deep shade (x under 0.3) takes ambient light of other colours and noise: a looser fit
     # then, as long as the pixel stays reddish as skin does (clothes and hair are about neutral)
     dark = np.clip(1.0 - x / 0.3, 0.0, 1.0)
@@ -1517,6 +1629,22 @@ def _beard_region(work, lab, tex, tex_skin, skin: _SkinModel, samples, frame: _F
     return (out | small[comp]) & zone
 
 
+_HAT_CHROMA = 45.0  # a region on the skull more colourful than this (Lab chroma) is headwear ...
+_HAT_OVER_SKIN = 1.5  # ... or than this many times the face skin's median chroma, whichever is more
+
+
+def _headwear_chroma(skin_lab: np.ndarray) -> float:
+    """Least Lab chroma of headwear on the skull, relative to the person's own face skin.
+
+    Under warm light (tungsten, sunset) or on strongly pigmented skin the face itself reaches a
+    chroma of 40-50: a fixed bound would call a bald scalp in that light a cap.
+    """
+    if len(skin_lab) == 0:
+        return _HAT_CHROMA
+    skin_c = float(np.median(np.hypot(skin_lab[:, 1], skin_lab[:, 2])))
+    return max(_HAT_CHROMA, _HAT_OVER_SKIN * skin_c)
+
+
 def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     h, w = work.shape[:2]
     shape = (h, w)
@@ -1624,7 +1752,8 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     # (hair is black, grey, white or an orange-yellow brown) is headwear, never hair or scalp.
     chroma = np.hypot(lab[..., 1], lab[..., 2])
     hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
-    unnatural = ((chroma > 45.0) | ((chroma > 22.0) & ((hue < 20.0) | (hue > 100.0)))) & (hair_zone | skull) & person
+    hat_c = _headwear_chroma(skin_px)
+    unnatural = ((chroma > hat_c) | ((chroma > 22.0) & ((hue < 20.0) | (hue > 100.0)))) & (hair_zone | skull) & person
     k = np.ones((3, 3), np.uint8)
     unnatural = cv2.morphologyEx(unnatural.astype(np.uint8), cv2.MORPH_OPEN, k,
                                  iterations=max(1, round(1.0 * s))).astype(bool)
