@@ -1308,6 +1308,15 @@ def _grabcut_hair(scores: np.ndarray, work: np.ndarray, zone: np.ndarray, s: flo
     return out
 
 
+def _hair_log_density(lab: np.ndarray, hair_px: np.ndarray, head_area: int, idx: np.ndarray,
+                      rng: np.random.Generator) -> np.ndarray:
+    """Per-pixel log density of the hair colour model from the ``hair_px`` samples, or the broad
+    "not skin" model when they are too few for a hair model (a bald head)."""
+    if hair_px.sum() > max(15, _HAIR_MIN_SHARE * head_area):
+        return _log_density(_subsample(lab[hair_px], 4000, rng), sigma_bins=1.0)[idx]
+    return np.full(hair_px.shape, np.log(1.0 / (_NL * _NA * _NA)) + _NO_HAIR_LL, np.float32)
+
+
 def _softmax_smooth(scores: np.ndarray, guide: np.ndarray, radius: int, iters: int = 2) -> np.ndarray:
     """Mean-field-like smoothing: average the class log-probabilities edge-aware."""
     for _ in range(iters):
@@ -1792,10 +1801,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
         d2b = skin2.d2(lab)
         scores[..., _CLS_SKIN] += np.where(hair_zone, ll_s2 - ll_skin_cur, 0.0)
         hs2 = (cls1 == _CLS_HAIR) & skull & inner & (d2b > 9.0) & ~glasses
-        if hs2.sum() > max(15, _HAIR_MIN_SHARE * head_area):
-            ll_h2 = _log_density(_subsample(lab[hs2], 4000, rng), sigma_bins=1.0)[idx]
-        else:
-            ll_h2 = np.full(shape, np.log(1.0 / (_NL * _NA * _NA)) + _NO_HAIR_LL, np.float32)
+        ll_h2 = _hair_log_density(lab, hs2, head_area, idx, rng)
         ll_h2 = ll_h2 + tex_w * np.clip(tex_ratio, -_TEX_CLIP, _TEX_CLIP)
         scores[..., _CLS_HAIR] += np.where(hair_zone, ll_h2 - ll_hair_cur, 0.0)
         ll_skin_cur, ll_hair_cur = ll_s2, ll_h2
@@ -2125,10 +2131,7 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
         ll_s2 = skin2.log_density(lab)
         scores[..., _CLS_SKIN] += ll_s2 - ll_skin_cur
         hs2 = (cls1 == _CLS_HAIR) & head & inner & (skin2.d2(lab) > 9.0) & fibrous
-        if hs2.sum() > max(15, _HAIR_MIN_SHARE * head_area):
-            ll_h2 = _log_density(_subsample(lab[hs2], 4000, rng), sigma_bins=1.0)[idx]
-        else:
-            ll_h2 = np.full(shape, np.log(1.0 / (_NL * _NA * _NA)) + _NO_HAIR_LL, np.float32)
+        ll_h2 = _hair_log_density(lab, hs2, head_area, idx, rng)
         ll_h2 = ll_h2 + _TEX_WEIGHT * np.clip(tex_ratio, -_TEX_CLIP, _TEX_CLIP)
         scores[..., _CLS_HAIR] += np.where(head, ll_h2 - ll_hair_cur, 0.0)
         ll_skin_cur, ll_hair_cur = ll_s2, ll_h2
