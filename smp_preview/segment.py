@@ -1403,8 +1403,10 @@ def _normalise_exposure(work: np.ndarray, face_mask: np.ndarray) -> np.ndarray:
     return np.round(_linear_to_srgb(lin) * 255.0).astype(np.uint8)
 
 
-_BEARD_GATE_CHIN = 0.75  # beard evidence of the chin below the lip (see _beard_region) that says: a beard grows there
+_BEARD_GATE_CHIN = 0.82  # beard evidence of the chin below the lip (see _beard_region) that says: a beard grows there
+# (on the labelled set, light stubble scores up to 0.75 and the lightest short beard 0.90 at any working scale)
 _BEARD_GATE_LIP = 2.5  # the same for the upper lip alone (shaded by the nose, thin and edged: far less reliable)
+_BEARD_GATE_LIP_WITH_CHIN = 1.0  # ... or this once the chin passed (a moustache with the beard)
 _BEARD_SMOOTH_MM = 1.5  # the beard's evidence is pooled over this radius: a beard is a region, not specks
 _BEARD_MIN_MM2 = 40.0  # beard regions smaller than this are stubble or shadow, not beard
 _BEARD_TEXTURE_W = 4.5  # weight of the texture log-ratio (beyond 0.3, stubble's) against the colour ratio
@@ -1570,8 +1572,8 @@ def _beard_region(work, lab, tex, tex_skin, skin: _SkinModel, samples, frame: _F
     and darker or greyer: its median texture log-ratio plus its darkening beyond 10 L / 20 plus
     its loss of chroma beyond 4 / 8 reaches `_BEARD_GATE_CHIN`. The upper lip is a thin strip
     shaded by the nose between the edges of the nostrils and the lip (at low resolution those
-    edges alone read as texture): it needs `_BEARD_GATE_LIP` on its own, or a little more than
-    the chin's gate once the chin passed. Stubble where the skin shows through stays close to
+    edges alone read as texture): it needs `_BEARD_GATE_LIP` on its own, or
+    `_BEARD_GATE_LIP_WITH_CHIN` once the chin passed. Stubble where the skin shows through stays close to
     the skin on all counts and is skin by the label convention.
 
     When a core passes, a beard colour model (a Lab histogram) is learned from the half of it
@@ -1603,7 +1605,7 @@ def _beard_region(work, lab, tex, tex_skin, skin: _SkinModel, samples, frame: _F
         score = float(np.median(tr[core])) + max(0.0, -dL - 10.0) / 20.0 + max(0.0, -dC - 4.0) / 8.0
         if _DEBUG is not None:
             _DEBUG.setdefault("beard_cores", []).append((float(np.median(tr[core])), dL, dC, score))
-        if score >= (gate if not passed else _BEARD_GATE_CHIN + 0.25):
+        if score >= (gate if not passed else _BEARD_GATE_LIP_WITH_CHIN):
             seeds |= core
             passed = True
     if not seeds.any() or not samples.any():
