@@ -82,9 +82,7 @@ _SPILL_RESID = 0.06
 _SPILL_HAIR_IN_MM = 2.0  # hair this far inside the hair region gives the hair colour
 _SPILL_HAIR_MARGIN = 1.5  # skin must fit this many times better than hair
 _SHADOW_CHROMA = 1.0  # exponent of the chroma falloff of skin in shadow (0: none)
-_BEARD_DARK = 0.6  # beard candidates are darker than this share of the face skin's lightness
 _BEARD_BONUS = 2.5  # and then beat the skin by this much (log-odds)
-_BEARD_GREY = 0.6  # or greyer than this share of the face skin's chroma (grey and white beards)
 _SMOOTH_MM = 2.5  # radius of the edge-aware smoothing of the class scores
 _SIDEBURN_MM = -30.0  # hair reaches down to this height (mm, negative: below the glabella) beside the face
 _STUBBLE_PENALTY = 6.0  # log-odds taken from 'hair' that keeps the local scalp's colour
@@ -106,8 +104,6 @@ _RIM_BAND_MM = 4.5  # hair patches along the silhouette thinner than twice this 
 _RIM_SMOOTH = 1.0  # ... skin when smoother than this share of the face skin's texture
 _RIM_CHROMA = 1.1  # ... or more saturated than this share of the skin beside them
 _FOREHEAD_SURE_MM = 20.0  # inside the face outline up to this height (mm above the glabella) is sure skin
-_GC_HAIR_WEIGHT = 0.0  # weight of the hair/not-hair graph cut on the head
-_GC_HAIR_SURE = 4.0  # score margin that makes a pixel a sure seed of it
 _UPSAMPLE_CLIP = 2.0  # class scores are clipped this far below the best before upsampling
 _NO_HAIR_LL = 1.0  # log-density bonus of the broad "not skin" model used when bald
 # Photos without a face (`_scores_without_face`, `_person_from_border`)
@@ -1276,36 +1272,65 @@ def _smooth_rim_hair(scores: np.ndarray, lab: np.ndarray, tex: np.ndarray, tex_s
     return out
 
 
-def _grabcut_hair(scores: np.ndarray, work: np.ndarray, zone: np.ndarray, s: float) -> np.ndarray:
-    """Hair against scalp on the head as one graph cut: coherent regions with edges on the photo's.
+def _skin_grabcut(work: np.ndarray, prob: np.ndarray, probable: np.ndarray, sure: np.ndarray, s: float,
+                  not_skin: np.ndarray | None = None) -> np.ndarray:
+    """GrabCut for skin against everything else, started from the geometry: ``probable`` skin,
+    ``sure`` skin (eroded by about 2 mm), sure non-skin in the background and in ``not_skin``.
+    Returns its skin map (0/1 float) on the working image."""
+    gc = np.full(prob.shape, cv2.GC_PR_BGD, np.uint8)
+    gc[probable] = cv2.GC_PR_FGD
+    gc[prob < 0.2] = cv2.GC_BGD
+    if not_skin is not None:
+        gc[not_skin] = cv2.GC_BGD
+    sure = cv2.erode(sure.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=max(1, round(2 * s))).astype(bool)
+    gc[sure] = cv2.GC_FGD
+    return _grabcut_skin(work, gc, _GC_SIDE)
 
-    The class scores decide pixel by pixel; a fringe or a thinning top is one region whose
-    border follows an edge in the photo. GrabCut (colour mixtures of this photo's own hair and
-    not-hair, contrast-sensitive smoothness) is started from the scores: sure hair and sure
-    not-hair where they are decisive, probable where not; its answer moves the hair score by
-    ``_GC_HAIR_WEIGHT`` either way inside ``zone``.
+
+def _em_refits(scores, lab, idx, rng, *, ll_skin, ll_hair, tex_term, skin_seeds, skin_region, sure_person,
+               hair_source, head_area, hair_zone, skin_zone=None):
+    """`_EM_ROUNDS` refits of the skin and hair colour models from the current scores.
+
+    Skin: ``skin_seeds`` and the pixels of ``skin_region`` where skin wins by `_EM_MARGIN` (a
+    bald scalp is often tanner or redder than the face), ``sure_person`` only. Hair: the pixels of
+    ``hair_source`` now called hair and far from the new skin model (or the bald fallback of
+    `_hair_log_density`), plus the texture term. The scores change by the new minus the old
+    log-likelihoods, skin in ``skin_zone`` (everywhere when None), hair in ``hair_zone``.
+    Returns (scores, skin and hair log-likelihoods now in use).
     """
-    cls = _argmax_channels(scores)
-    hair = (cls == _CLS_HAIR) & zone
-    if hair.sum() < 20 or (zone & (cls == _CLS_SKIN)).sum() < 20:
-        return scores
-    ys, xs = np.nonzero(zone)
-    r = max(2, round(3 * s))
-    y0, y1 = max(0, ys.min() - r), min(zone.shape[0], ys.max() + 1 + r)
-    x0, x1 = max(0, xs.min() - r), min(zone.shape[1], xs.max() + 1 + r)
-    sub = scores[y0:y1, x0:x1]
-    z = zone[y0:y1, x0:x1]
-    c = cls[y0:y1, x0:x1]
-    margin = sub[..., _CLS_HAIR] - _max_except(sub, _CLS_HAIR)
-    gc = np.full(z.shape, cv2.GC_BGD, np.uint8)
-    gc[z & (c == _CLS_HAIR)] = cv2.GC_PR_FGD
-    gc[z & (c != _CLS_HAIR)] = cv2.GC_PR_BGD
-    gc[z & (margin > _GC_HAIR_SURE)] = cv2.GC_FGD
-    gc[z & (margin < -_GC_HAIR_SURE) & (c != _CLS_BG)] = cv2.GC_BGD
-    fg = _grabcut_skin(np.ascontiguousarray(work[y0:y1, x0:x1]), gc, _GC_SIDE)
-    out = scores.copy()
-    out[y0:y1, x0:x1, _CLS_HAIR] += np.where(z, _GC_HAIR_WEIGHT * (2.0 * fg - 1.0), 0.0).astype(np.float32)
-    return out
+    for _ in range(_EM_ROUNDS):
+        cls1 = _argmax_channels(scores)
+        sure1 = scores[..., _CLS_SKIN] - _max_except(scores, _CLS_SKIN) > _EM_MARGIN
+        sel = ((sure1 & skin_region) | skin_seeds) & sure_person
+        if sel.sum() <= 50:
+            break
+        px = lab[sel]
+        skin2 = _SkinModel.fit(px[_robust_inliers(px, 3.0)])
+        ll_s2 = skin2.log_density(lab)
+        d_skin = ll_s2 - ll_skin
+        scores[..., _CLS_SKIN] += d_skin if skin_zone is None else np.where(skin_zone, d_skin, 0.0)
+        hs2 = (cls1 == _CLS_HAIR) & hair_source & (skin2.d2(lab) > 9.0)
+        ll_h2 = _hair_log_density(lab, hs2, head_area, idx, rng) + tex_term
+        scores[..., _CLS_HAIR] += np.where(hair_zone, ll_h2 - ll_hair, 0.0)
+        ll_skin, ll_hair = ll_s2, ll_h2
+    return scores, ll_skin, ll_hair
+
+
+def _head_steps(scores, work, lab, tex, tex_skin, s, person, skull, rim_zone, *, highlights: bool = False):
+    """The steps after the colour models, shared by the paths with and without a face: edge-aware
+    smoothing; hair against the local scalp colour (`_against_local_scalp`); with ``highlights``,
+    smooth light 'hair' on the scalp is skin (`_highlights_are_skin`); skin/background blends and
+    backdrop light at the silhouette (`_explain_blends`, `_explain_spill`); thin smooth rim 'hair'
+    in ``rim_zone`` (`_smooth_rim_hair`); small islands of hair in scalp and of scalp in hair."""
+    scores = _softmax_smooth(scores, work, max(1, round(_SMOOTH_MM * s)), iters=1)
+    scores = _against_local_scalp(scores, lab, s, person, skull)
+    if highlights:
+        scores = _highlights_are_skin(scores, lab, tex, tex_skin, s, skull)
+    scores = _explain_blends(scores, work, s)
+    scores = _explain_spill(scores, work, s)
+    scores = _smooth_rim_hair(scores, lab, tex, tex_skin, s, rim_zone)
+    scores = _islands(scores, s, _CLS_HAIR, _CLS_SKIN, 200.0, zone=skull)
+    return _islands(scores, s, _CLS_SKIN, _CLS_HAIR, _GLINT_MM2, zone=skull)
 
 
 def _hair_log_density(lab: np.ndarray, hair_px: np.ndarray, head_area: int, idx: np.ndarray,
@@ -1744,7 +1769,8 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     # texture evidence: fibrous favours hair, smooth favours skin
     tex_ratio = np.log((tex + _TEX_OFFSET) / (tex_skin + _TEX_OFFSET))
     tex_w = np.where(hair_zone, _TEX_WEIGHT, 2.0).astype(np.float32)
-    ll_hair = ll_hair + tex_w * np.clip(tex_ratio, -_TEX_CLIP, _TEX_CLIP)
+    tex_term = tex_w * np.clip(tex_ratio, -_TEX_CLIP, _TEX_CLIP)
+    ll_hair = ll_hair + tex_term
     ll_hair = ll_hair + np.where(beard_zone, _BEARD_TEXTURE * np.clip(tex_ratio - 1.0, -1.0, 1.0), 0.0)
     # a dense beard or moustache of the lower face: a coherent region grown from the chin and the lip
     beard = beard_like = _beard_region(work, lab, tex, tex_skin, skin, samples, fr, lm, beard_zone & person, lips, oval)
@@ -1775,52 +1801,18 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     scores[..., _CLS_SKIN] += np.where(lips | brows_eyes, 8.0, 0.0)
     scores[..., _CLS_OTHER] += np.where(glasses, 6.0, np.where(oval, -20.0, 0.0))  # no clothes on the face
     scores[..., _CLS_SKIN] += np.where(neck & ~oval & below_chin, 1.5, 0.0)
-    # GrabCut (colour GMMs + contrast-sensitive graph cut) for skin against everything else,
-    # started from the geometry: sure skin inside the face, sure non-skin in the background.
-    gc = np.full(shape, cv2.GC_PR_BGD, np.uint8)
-    gc[(skin_d2 < 9.0) & person & ~beard_like] = cv2.GC_PR_FGD
-    gc[prob < 0.2] = cv2.GC_BGD
-    gc[below_chin & ~neck & sure_person] = cv2.GC_BGD
-    sure_skin = cv2.erode((upper_face & ~glasses & ~brows_eyes).astype(np.uint8), np.ones((3, 3), np.uint8),
-                          iterations=max(1, round(2 * s))).astype(bool)
-    gc[sure_skin] = cv2.GC_FGD
-    fg = _grabcut_skin(work, gc, _GC_SIDE)
+    # GrabCut (colour GMMs + contrast-sensitive graph cut) for skin against everything else
+    fg = _skin_grabcut(work, prob, (skin_d2 < 9.0) & person & ~beard_like, upper_face & ~glasses & ~brows_eyes, s,
+                       not_skin=below_chin & ~neck & sure_person)
     scores[..., _CLS_SKIN] += _GC_WEIGHT * (2.0 * fg - 1.0)
-    # One EM round on the skull: refit skin from the face and the scalp pixels taken as skin (a
-    # bald scalp is often tanner or redder than the face), and hair from what stays far from it.
-    ll_skin_cur, ll_hair_cur = ll_skin, ll_hair
-    for _ in range(_EM_ROUNDS):
-        cls1 = _argmax_channels(scores)
-        others = _max_except(scores, _CLS_SKIN)
-        sure_skin1 = scores[..., _CLS_SKIN] - others > _EM_MARGIN
-        sel = ((sure_skin1 & skull) | samples) & sure_person
-        if sel.sum() <= 50:
-            break
-        px = lab[sel]
-        inl = _robust_inliers(px, 3.0)
-        skin2 = _SkinModel.fit(px[inl])
-        ll_s2 = skin2.log_density(lab)
-        d2b = skin2.d2(lab)
-        scores[..., _CLS_SKIN] += np.where(hair_zone, ll_s2 - ll_skin_cur, 0.0)
-        hs2 = (cls1 == _CLS_HAIR) & skull & inner & (d2b > 9.0) & ~glasses
-        ll_h2 = _hair_log_density(lab, hs2, head_area, idx, rng)
-        ll_h2 = ll_h2 + tex_w * np.clip(tex_ratio, -_TEX_CLIP, _TEX_CLIP)
-        scores[..., _CLS_HAIR] += np.where(hair_zone, ll_h2 - ll_hair_cur, 0.0)
-        ll_skin_cur, ll_hair_cur = ll_s2, ll_h2
+    scores, ll_skin_cur, ll_hair_cur = _em_refits(
+        scores, lab, idx, rng, ll_skin=ll_skin, ll_hair=ll_hair, tex_term=tex_term, skin_seeds=samples,
+        skin_region=skull, sure_person=sure_person, hair_source=skull & inner & ~glasses, head_area=head_area,
+        hair_zone=hair_zone, skin_zone=hair_zone)
     neck_skin, neck_not = _neck_skin(work, lab, prob, samples, oval, beard, tex, tex_skin, fr, v_chin)
     scores[..., _CLS_SKIN] += np.where(neck_skin, _NECK_BONUS, np.where(neck_not, -_NECK_BONUS, 0.0))
     scores[..., _CLS_HAIR] -= np.where(beard_zone & oval & ~beard, _NO_BEARD_PENALTY, 0.0)  # no beard: skin
-    scores = _softmax_smooth(scores, work, max(1, round(_SMOOTH_MM * s)), iters=1)
-    if _STUBBLE_PENALTY > 0:
-        scores = _against_local_scalp(scores, lab, s, person, skull)
-    scores = _explain_blends(scores, work, s)
-    if _SPILL_X < 1.0:
-        scores = _explain_spill(scores, work, s)
-    scores = _smooth_rim_hair(scores, lab, tex, tex_skin, s, hair_zone)
-    if _GC_HAIR_WEIGHT > 0:
-        scores = _grabcut_hair(scores, work, hair_zone & person, s)
-    scores = _islands(scores, s, _CLS_HAIR, _CLS_SKIN, 200.0, zone=skull)
-    scores = _islands(scores, s, _CLS_SKIN, _CLS_HAIR, _GLINT_MM2, zone=skull)
+    scores = _head_steps(scores, work, lab, tex, tex_skin, s, person, skull, hair_zone)
     # lips and eyes are skin by the label convention, whatever their colour (lipstick, lashes)
     fixed = (lips | brows_eyes) & ~glasses
     fixed |= _poly_mask(shape, lm[list(_NOSE_LOW)]) & ~glasses  # the nostrils are skin too
@@ -2090,7 +2082,8 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
         else np.full(shape, -30.0, np.float32)
     ll_bg = _log_density(_subsample(lab[prob < 0.2], 4000, rng), sigma_bins=1.0)[idx]
     tex_ratio = np.log((tex + _TEX_OFFSET) / (tex_skin + _TEX_OFFSET))
-    ll_hair = ll_hair + _TEX_WEIGHT * np.clip(tex_ratio, -_TEX_CLIP, _TEX_CLIP)
+    tex_term = _TEX_WEIGHT * np.clip(tex_ratio, -_TEX_CLIP, _TEX_CLIP)
+    ll_hair = ll_hair + tex_term
 
     p = np.clip(prob, 1e-3, 1 - 1e-3)
     lp_person, lp_bg = np.log(p), np.log(1 - p)
@@ -2113,40 +2106,14 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
     scores[..., _CLS_SKIN] += np.where(blown, 4.0, 0.0)
     scores[..., _CLS_HAIR] -= np.where(blown, 4.0, 0.0)
     # GrabCut for skin against the rest, from the seed and the background
-    gc = np.full(shape, cv2.GC_PR_BGD, np.uint8)
-    gc[(skin_d2 < 9.0) & person] = cv2.GC_PR_FGD
-    gc[prob < 0.2] = cv2.GC_BGD
-    sure_skin = cv2.erode(seed.astype(np.uint8), np.ones((3, 3), np.uint8),
-                          iterations=max(1, round(2 * s))).astype(bool)
-    gc[sure_skin] = cv2.GC_FGD
-    fg = _grabcut_skin(work, gc, _GC_SIDE)
+    fg = _skin_grabcut(work, prob, (skin_d2 < 9.0) & person, seed, s)
     scores[..., _CLS_SKIN] += _GC_WEIGHT * (2.0 * fg - 1.0)
-    ll_skin_cur, ll_hair_cur = ll_skin, ll_hair
-    for _ in range(_EM_ROUNDS):
-        cls1 = _argmax_channels(scores)
-        sure1 = scores[..., _CLS_SKIN] - _max_except(scores, _CLS_SKIN) > _EM_MARGIN
-        sel = (sure1 | seed) & sure_person & head
-        if sel.sum() <= 50:
-            break
-        px = lab[sel]
-        skin2 = _SkinModel.fit(px[_robust_inliers(px, 3.0)])
-        ll_s2 = skin2.log_density(lab)
-        scores[..., _CLS_SKIN] += ll_s2 - ll_skin_cur
-        hs2 = (cls1 == _CLS_HAIR) & head & inner & (skin2.d2(lab) > 9.0) & fibrous
-        ll_h2 = _hair_log_density(lab, hs2, head_area, idx, rng)
-        ll_h2 = ll_h2 + _TEX_WEIGHT * np.clip(tex_ratio, -_TEX_CLIP, _TEX_CLIP)
-        scores[..., _CLS_HAIR] += np.where(head, ll_h2 - ll_hair_cur, 0.0)
-        ll_skin_cur, ll_hair_cur = ll_s2, ll_h2
-    scores = _softmax_smooth(scores, work, max(1, round(_SMOOTH_MM * s)), iters=1)
+    scores, _, _ = _em_refits(
+        scores, lab, idx, rng, ll_skin=ll_skin, ll_hair=ll_hair, tex_term=tex_term, skin_seeds=seed & head,
+        skin_region=head, sure_person=sure_person, hair_source=head & inner & fibrous, head_area=head_area,
+        hair_zone=head)
     skull = head & person
-    if _STUBBLE_PENALTY > 0:
-        scores = _against_local_scalp(scores, lab, s, person, skull)
-    scores = _highlights_are_skin(scores, lab, tex, tex_skin, s, skull)
-    scores = _explain_blends(scores, work, s)
-    scores = _explain_spill(scores, work, s)
-    scores = _smooth_rim_hair(scores, lab, tex, tex_skin, s, skull)
-    scores = _islands(scores, s, _CLS_HAIR, _CLS_SKIN, 200.0, zone=skull)
-    scores = _islands(scores, s, _CLS_SKIN, _CLS_HAIR, _GLINT_MM2, zone=skull)
+    scores = _head_steps(scores, work, lab, tex, tex_skin, s, person, skull, skull, highlights=True)
     core = _head_core(scores, seed, s)
     scores = _detached_from_head(scores, core, head, selfie)
     if _DEBUG is not None:
