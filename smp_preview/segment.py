@@ -893,7 +893,7 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
     if f < 1.0:
         # as bounded log-odds against the best class: a class with huge scores (the face's sure
         # skin) must not bleed over its neighbours' edges in the filtering
-        best = scores.max(axis=2, keepdims=True)
+        best = _max_channels(scores)[..., None]
         bounded = np.maximum(scores - best, -_UPSAMPLE_CLIP) if _UPSAMPLE_CLIP > 0 else scores
         cls = _guided_upsample_argmax(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY),
                                       cv2.cvtColor(work, cv2.COLOR_RGB2GRAY), bounded, radius=2, eps=(0.04 * 255) ** 2)
@@ -953,6 +953,14 @@ def _max_except(x: np.ndarray, k: int) -> np.ndarray:
     out = rest[0].copy()
     for r in rest[1:]:
         np.maximum(out, r, out=out)
+    return out
+
+
+def _max_channels(x: np.ndarray) -> np.ndarray:
+    """``x.max(axis=2)`` channel by channel (the same values, ~10x faster on a short last axis)."""
+    out = x[..., 0].copy()
+    for k in range(1, x.shape[2]):
+        np.maximum(out, x[..., k], out=out)
     return out
 
 
@@ -1131,7 +1139,7 @@ def _explain_blends(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarra
     out[..., _CLS_BG] += strength * (alpha <= 0.5)
     # a close fit is decisive: the pixel is the blend, whatever the colour models said
     close = cand & (resid < _BLEND_RESID)
-    top = out.max(axis=2) + 1.0
+    top = _max_channels(out) + 1.0
     out[..., _CLS_SKIN] = np.where(close & (alpha > 0.5), top, out[..., _CLS_SKIN])
     out[..., _CLS_BG] = np.where(close & (alpha <= 0.5), top, out[..., _CLS_BG])
     return out
