@@ -1084,19 +1084,25 @@ def _against_local_scalp(scores: np.ndarray, lab: np.ndarray, s: float, person: 
     others = _max_except(scores, _CLS_SKIN)
     sure = ((scores[..., _CLS_SKIN] - others) > _EM_MARGIN) & person
     sig = max(2.0, 6.0 * s)
-    wsum = cv2.GaussianBlur(sure.astype(np.float32), (0, 0), sig)
-    loc = cv2.GaussianBlur(lab * sure[..., None], (0, 0), sig) / np.maximum(wsum, 1e-4)[..., None]
-    C = np.hypot(lab[..., 1], lab[..., 2])
-    C_loc = np.hypot(loc[..., 1], loc[..., 2])
-    keeps_colour = (C > _STUB_C * C_loc) & (lab[..., 0] > loc[..., 0] - _STUB_L)
-    cand = skull & (cls == _CLS_HAIR) & (wsum > 0.05) & keeps_colour
     out = scores.copy()
-    out[..., _CLS_HAIR] -= np.where(cand, _STUBBLE_PENALTY, 0.0).astype(np.float32)
-    if _HAIR_BONUS > 0:
-        # and the other way: 'scalp' far greyer or darker than the scalp beside it is hair
-        loses = ((C < _HAIR_C * C_loc) & (lab[..., 0] <= loc[..., 0] + 3.0)) | (lab[..., 0] < loc[..., 0] - _HAIR_L)
-        cand2 = skull & (cls == _CLS_SKIN) & (wsum > 0.05) & loses
-        out[..., _CLS_HAIR] += np.where(cand2, _HAIR_BONUS, 0.0).astype(np.float32)
+    # only hair and skin on the skull with sure skin within the blur's reach can change
+    r = _reach(sig)
+    site = skull & ((cls == _CLS_HAIR) | (cls == _CLS_SKIN)) & _near(sure, r)
+    for box, own in _site_boxes(site, r):
+        lb, c = lab[box], cls[box]
+        loc, wsum = _local_mean(lb, sure[box], sig)
+        C = np.hypot(lb[..., 1], lb[..., 2])
+        C_loc = np.hypot(loc[..., 1], loc[..., 2])
+        keeps_colour = (C > _STUB_C * C_loc) & (lb[..., 0] > loc[..., 0] - _STUB_L)
+        cand = own & (c == _CLS_HAIR) & (wsum > 0.05) & keeps_colour
+        o = out[box]
+        o[..., _CLS_HAIR] -= np.where(cand, _STUBBLE_PENALTY, 0.0).astype(np.float32)
+        if _HAIR_BONUS > 0:
+            # and the other way: 'scalp' far greyer or darker than the scalp beside it is hair
+            loses = (((C < _HAIR_C * C_loc) & (lb[..., 0] <= loc[..., 0] + 3.0))
+                     | (lb[..., 0] < loc[..., 0] - _HAIR_L))
+            cand2 = own & (c == _CLS_SKIN) & (wsum > 0.05) & loses
+            o[..., _CLS_HAIR] += np.where(cand2, _HAIR_BONUS, 0.0).astype(np.float32)
     return out
 
 
@@ -1106,6 +1112,81 @@ def _local_mean(img: np.ndarray, mask: np.ndarray, sigma: float) -> tuple[np.nda
     wsum = cv2.GaussianBlur(m, (0, 0), sigma)
     mean = cv2.GaussianBlur(img * m[..., None], (0, 0), sigma) / np.maximum(wsum, 1e-4)[..., None]
     return mean, wsum
+
+
+def _reach(sigma: float) -> int:
+    """Pixels beyond which ``cv2.GaussianBlur(float image, (0, 0), sigma)`` reads nothing, plus a
+    margin (its kernel has ``round(8 sigma + 1) | 1`` taps; a blur of a mask is exactly 0 farther
+    than the half of that from every mask pixel)."""
+    return (round(sigma * 8 + 1) | 1) // 2 + 4
+
+
+def _box(mask: np.ndarray, grow: int) -> tuple[slice, slice] | None:
+    """The bounding box of ``mask`` grown by ``grow`` pixels (clipped to the image), None if empty.
+
+    OpenCV's filters give the very same values on such a box as on the whole image wherever
+    the kernel stays inside the box (or meets the image border, which is reflected the same
+    way) but for a few pixels of the SIMD tail at the end of each row: a box that reaches the
+    right image border starts at a multiple of 64 columns, so its rows end in the same tail.
+    Blurs on the box of the pixels that matter plus the kernel's reach are then exact.
+    """
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask[rows[0]:rows[-1] + 1].any(axis=0))
+    H, W = mask.shape
+    y0, y1 = max(0, rows[0] - grow), min(H, rows[-1] + 1 + grow)
+    x0, x1 = max(0, cols[0] - grow), min(W, cols[-1] + 1 + grow)
+    if x1 == W:
+        x0 -= x0 % 64
+    return slice(y0, y1), slice(x0, x1)
+
+
+_BOX_CELL = 16  # grid cell (px) of the grouping in `_site_boxes`
+
+
+def _site_boxes(site: np.ndarray, grow: int):
+    """Split the pixels of ``site`` into groups far apart and yield ``(box, own)`` per group: its
+    `_box` grown by ``grow`` and the group's pixels in it (bool, the box's shape).
+
+    Each ``site`` pixel belongs to exactly one group. Groups are the connected parts of the
+    ``site`` cells of a coarse grid, joined where they lie within about ``grow`` of each other
+    (their grown boxes would overlap by half): a speck far from the head costs a small box of
+    its own instead of stretching the head's.
+    """
+    H, W = site.shape
+    g = _BOX_CELL
+    hg, wg = -(-H // g), -(-W // g)
+    cells = np.zeros((hg * g, wg * g), bool)
+    cells[:H, :W] = site
+    cells = cells.reshape(hg, g, wg, g).any(axis=(1, 3))
+    if not cells.any():
+        return
+    k = 2 * (-(-grow // (2 * g))) + 1
+    joined = cv2.dilate(cells.astype(np.uint8), np.ones((k, k), np.uint8))
+    n, comp = cv2.connectedComponents(joined, connectivity=8)
+    if n == 2:
+        box = _box(site, grow)
+        yield box, site[box]
+        return
+    comp = np.where(cells, comp, 0)
+    for i in range(1, n):
+        ys, xs = np.nonzero(comp == i)
+        if ys.size == 0:
+            continue
+        # the group's cells, then its pixels, in the box of those cells
+        cy0, cy1 = ys.min() * g, min(H, (ys.max() + 1) * g)
+        cx0, cx1 = xs.min() * g, min(W, (xs.max() + 1) * g)
+        mine = np.zeros((H, W), bool)
+        cell_px = np.repeat(np.repeat(comp[ys.min():ys.max() + 1, xs.min():xs.max() + 1] == i, g, axis=0), g, axis=1)
+        mine[cy0:cy1, cx0:cx1] = site[cy0:cy1, cx0:cx1] & cell_px[:cy1 - cy0, :cx1 - cx0]
+        box = _box(mine, grow)
+        yield box, mine[box]
+
+
+def _near(mask: np.ndarray, r: int) -> np.ndarray:
+    """Pixels with a ``mask`` pixel within ``r`` along both axes (dilation by a square, bool)."""
+    return cv2.dilate(mask.astype(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8)).astype(bool)
 
 
 def _explain_blends(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarray:
@@ -1119,29 +1200,34 @@ def _explain_blends(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarra
     """
     cls = _argmax_channels(scores)
     sig = max(1.5, 3.0 * s)
-    lin = _srgb_to_linear(work.astype(np.float32) / 255.0).astype(np.float32)
-
+    out = scores.copy()
     # skin colour from skin pixels a little inside, not the boundary pixels themselves
     skin_in = cv2.erode((cls == _CLS_SKIN).astype(np.uint8), np.ones((3, 3), np.uint8),
                         iterations=max(1, round(1.0 * s)))
-    S, ws = _local_mean(lin, skin_in, sig)
-    B, wb = _local_mean(lin, cls == _CLS_BG, sig)
-    d = S - B
-    dd = np.maximum(_sum3(d * d), 1e-6)
-    alpha = np.clip(_sum3((lin - B) * d) / dd, 0.0, 1.0)
-    resid = np.sqrt(_sum3((lin - B - alpha[..., None] * d) ** 2) / dd)
-    cand = ((cls == _CLS_HAIR) | (cls == _CLS_OTHER)) & (ws > 0.02) & (wb > 0.02) & (resid < 0.15)
-    out = scores.copy()
-    strength = np.where(cand, 8.0 * (1.0 - resid / 0.15), 0.0).astype(np.float32)
-    out[..., _CLS_HAIR] -= strength
-    out[..., _CLS_OTHER] -= strength
-    out[..., _CLS_SKIN] += strength * (alpha > 0.5)
-    out[..., _CLS_BG] += strength * (alpha <= 0.5)
-    # a close fit is decisive: the pixel is the blend, whatever the colour models said
-    close = cand & (resid < _BLEND_RESID)
-    top = _max_channels(out) + 1.0
-    out[..., _CLS_SKIN] = np.where(close & (alpha > 0.5), top, out[..., _CLS_SKIN])
-    out[..., _CLS_BG] = np.where(close & (alpha <= 0.5), top, out[..., _CLS_BG])
+    bg = cls == _CLS_BG
+    # only hair and other pixels with both skin and background within the blur's reach can change
+    r = _reach(sig)
+    site = ((cls == _CLS_HAIR) | (cls == _CLS_OTHER)) & _near(bg, r) & _near(skin_in, r)
+    for box, own in _site_boxes(site, r):
+        lin = _srgb_to_linear(work[box].astype(np.float32) / 255.0).astype(np.float32)
+        S, ws = _local_mean(lin, skin_in[box], sig)
+        B, wb = _local_mean(lin, bg[box], sig)
+        d = S - B
+        dd = np.maximum(_sum3(d * d), 1e-6)
+        alpha = np.clip(_sum3((lin - B) * d) / dd, 0.0, 1.0)
+        resid = np.sqrt(_sum3((lin - B - alpha[..., None] * d) ** 2) / dd)
+        cand = own & (ws > 0.02) & (wb > 0.02) & (resid < 0.15)
+        o = out[box]
+        strength = np.where(cand, 8.0 * (1.0 - resid / 0.15), 0.0).astype(np.float32)
+        o[..., _CLS_HAIR] -= strength
+        o[..., _CLS_OTHER] -= strength
+        o[..., _CLS_SKIN] += strength * (alpha > 0.5)
+        o[..., _CLS_BG] += strength * (alpha <= 0.5)
+        # a close fit is decisive: the pixel is the blend, whatever the colour models said
+        close = cand & (resid < _BLEND_RESID)
+        top = _max_channels(o) + 1.0
+        o[..., _CLS_SKIN] = np.where(close & (alpha > 0.5), top, o[..., _CLS_SKIN])
+        o[..., _CLS_BG] = np.where(close & (alpha <= 0.5), top, o[..., _CLS_BG])
     return out
 
 
@@ -1171,30 +1257,37 @@ def _explain_spill(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarray
     """
     cls = _argmax_channels(scores)
     sig = max(1.5, _SPILL_SIGMA_MM * s)
-    img = work.astype(np.float32) / 255.0
-
-    skin_in = cv2.erode((cls == _CLS_SKIN).astype(np.uint8), np.ones((3, 3), np.uint8),
-                        iterations=max(1, round(1.5 * s)))
-    S, ws = _local_mean(img, skin_in, sig)
-    B, wb = _local_mean(img, cls == _CLS_BG, sig)
-    x, y, resid, ok = _fit_two(img, S, B)
-    # the hair's own colour: hair pixels away from the outline, locally (wide) or over the head
-    hair_in = cv2.erode((cls == _CLS_HAIR).astype(np.uint8), np.ones((3, 3), np.uint8),
-                        iterations=max(1, round(_SPILL_HAIR_IN_MM * s))).astype(bool)
-    if hair_in.sum() >= 10:
-        Hc, wh = _local_mean(img, hair_in, max(3.0, 10.0 * s))
-        glob = np.median(img[hair_in], axis=0)
-        Hc = np.where((wh > 1e-3)[..., None], Hc, glob)
-        _, _, resid_h, _ = _fit_two(img, Hc.astype(np.float32), B)
-        hair_fits = resid_h * _SPILL_HAIR_MARGIN <= resid
-    else:
-        hair_fits = np.zeros(cls.shape, bool)
-    near_bg = cv2.distanceTransform((cls != _CLS_BG).astype(np.uint8), cv2.DIST_L2, 3) < _SPILL_MM * s
-    cand = (ok & near_bg & (cls == _CLS_HAIR) & (ws > _SPILL_WS) & (wb > 0.02) & (x >= _SPILL_X) & (y >= -0.02)
-            & (y <= _SPILL_Y) & (resid < _SPILL_RESID) & ~hair_fits)
+    sig_hair = max(3.0, 10.0 * s)
     out = scores.copy()
-    out[..., _CLS_HAIR] -= np.where(cand, 8.0, 0.0).astype(np.float32)
-    out[..., _CLS_SKIN] += np.where(cand, 8.0, 0.0).astype(np.float32)
+    # only hair near the background can change: the local colours are needed on its box alone
+    near_bg = cv2.distanceTransform((cls != _CLS_BG).astype(np.uint8), cv2.DIST_L2, 3) < _SPILL_MM * s
+    site = near_bg & (cls == _CLS_HAIR)
+    img_full = work.astype(np.float32) / 255.0
+    skin_in = None
+    for box, own in _site_boxes(site, max(_reach(sig), _reach(sig_hair))):
+        if skin_in is None:
+            skin_in = cv2.erode((cls == _CLS_SKIN).astype(np.uint8), np.ones((3, 3), np.uint8),
+                                iterations=max(1, round(1.5 * s)))
+            # the hair's own colour: hair pixels away from the outline, locally (wide) or over the head
+            hair_in = cv2.erode((cls == _CLS_HAIR).astype(np.uint8), np.ones((3, 3), np.uint8),
+                                iterations=max(1, round(_SPILL_HAIR_IN_MM * s))).astype(bool)
+            glob = np.median(img_full[hair_in], axis=0) if hair_in.sum() >= 10 else None
+        img = img_full[box]
+        S, ws = _local_mean(img, skin_in[box], sig)
+        B, wb = _local_mean(img, cls[box] == _CLS_BG, sig)
+        x, y, resid, ok = _fit_two(img, S, B)
+        if glob is not None:
+            Hc, wh = _local_mean(img, hair_in[box], sig_hair)
+            Hc = np.where((wh > 1e-3)[..., None], Hc, glob)
+            _, _, resid_h, _ = _fit_two(img, Hc.astype(np.float32), B)
+            hair_fits = resid_h * _SPILL_HAIR_MARGIN <= resid
+        else:
+            hair_fits = np.zeros(img.shape[:2], bool)
+        cand = (ok & own & (ws > _SPILL_WS) & (wb > 0.02) & (x >= _SPILL_X) & (y >= -0.02)
+                & (y <= _SPILL_Y) & (resid < _SPILL_RESID) & ~hair_fits)
+        o = out[box]
+        o[..., _CLS_HAIR] -= np.where(cand, 8.0, 0.0).astype(np.float32)
+        o[..., _CLS_SKIN] += np.where(cand, 8.0, 0.0).astype(np.float32)
     return out
 
 
