@@ -1352,28 +1352,38 @@ def _smooth_rim_hair(scores: np.ndarray, lab: np.ndarray, tex: np.ndarray, tex_s
     n, comp = cv2.connectedComponents(thin.astype(np.uint8), connectivity=8)
     if n <= 1:
         return scores
-    # texture within the head as now outlined: the person segmenter's looser outline would
-    # count the step to the backdrop as texture
-    tex = _texture(lab, 0.8, cls != _CLS_BG)
-    skin_in = cv2.erode((cls == _CLS_SKIN).astype(np.uint8), np.ones((3, 3), np.uint8), iterations=max(1, round(1.5 * s)))
-    loc, w = _local_mean(lab, skin_in, max(2.0, 6.0 * s))
-    C = np.hypot(lab[..., 1], lab[..., 2])
-    C_loc = np.hypot(loc[..., 1], loc[..., 2])
     idx = comp.ravel()
     cnt = np.bincount(idx, minlength=n).astype(np.float64)
     touch = np.bincount(idx, weights=near_bg.ravel().astype(np.float64), minlength=n) / np.maximum(cnt, 1)
+    judged = (cnt >= 3) & (touch >= 0.3)
+    judged[0] = False
+    if not judged.any():
+        return scores
+    # texture and the local skin colour are needed on the judged patches only: on their boxes
+    # plus the blurs' reach (both of the texture's blurs, one after the other)
+    sig = max(2.0, 6.0 * s)
+    site = judged[comp]
+    skin_in = cv2.erode((cls == _CLS_SKIN).astype(np.uint8), np.ones((3, 3), np.uint8), iterations=max(1, round(1.5 * s)))
     out = scores
-    for i in range(1, n):
-        if cnt[i] < 3 or touch[i] < 0.3:
-            continue
-        m = comp == i
-        t_ratio = float(np.median(tex[m])) / max(tex_skin, 1e-3)
-        ok = w[m] > 0.01
-        c_ratio = float(np.median(C[m][ok] / np.maximum(C_loc[m][ok], 1.0))) if ok.any() else 0.0
-        if t_ratio < _RIM_SMOOTH or c_ratio > _RIM_CHROMA:
-            if out is scores:
-                out = scores.copy()
-            out[m, _CLS_SKIN] = out[m, _CLS_HAIR] + 1.0
+    for box, own in _site_boxes(site, max(_reach(sig), _reach(0.8) + _reach(1.6))):
+        lb = lab[box]
+        # texture within the head as now outlined: the person segmenter's looser outline would
+        # count the step to the backdrop as texture
+        tex = _texture(lb, 0.8, cls[box] != _CLS_BG)
+        loc, w = _local_mean(lb, skin_in[box], sig)
+        C = np.hypot(lb[..., 1], lb[..., 2])
+        C_loc = np.hypot(loc[..., 1], loc[..., 2])
+        cb = comp[box]
+        for i in np.unique(cb[own]):
+            m = cb == i
+            t_ratio = float(np.median(tex[m])) / max(tex_skin, 1e-3)
+            ok = w[m] > 0.01
+            c_ratio = float(np.median(C[m][ok] / np.maximum(C_loc[m][ok], 1.0))) if ok.any() else 0.0
+            if t_ratio < _RIM_SMOOTH or c_ratio > _RIM_CHROMA:
+                if out is scores:
+                    out = scores.copy()
+                o = out[box]
+                o[m, _CLS_SKIN] = o[m, _CLS_HAIR] + 1.0
     return out
 
 
