@@ -335,6 +335,34 @@ def _upsample_coefficients(guide_full: np.ndarray, a: np.ndarray, b: np.ndarray)
     return a_up * guide_full.astype(np.float32)[..., None] + b_up
 
 
+def _upsample_argmax_planes(guide_full: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``_argmax_channels(_upsample_coefficients(guide_full, a, b))``, one class plane at a time.
+
+    ``cv2.resize`` gives each plane of a multi-channel image the same values as the plane alone,
+    and ``a_k * I + b_k`` is the same float32 arithmetic, so the classes are bitwise those; but
+    contiguous planes and no (H, W, C) stacks make it about twice as fast.
+    """
+    H, W = guide_full.shape[:2]
+    I = guide_full.astype(np.float32)
+    if a.ndim == 2:
+        a, b = a[..., None], b[..., None]
+
+    def plane(k: int) -> np.ndarray:
+        v = cv2.resize(np.ascontiguousarray(a[..., k]), (W, H), interpolation=cv2.INTER_LINEAR)
+        v *= I
+        v += cv2.resize(np.ascontiguousarray(b[..., k]), (W, H), interpolation=cv2.INTER_LINEAR)
+        return v
+
+    best = plane(0)
+    out = np.zeros((H, W), np.uint8)
+    for k in range(1, a.shape[2]):
+        v = plane(k)
+        m = v > best
+        np.copyto(best, v, where=m)
+        np.copyto(out, np.uint8(k), where=m)
+    return out
+
+
 def _guided_upsample_argmax(guide_full: np.ndarray, guide_low: np.ndarray, src_low: np.ndarray, *,
                             radius: int, eps: float) -> np.ndarray:
     """Fast guided filter (He & Sun 2015) fitted on the reduced image, applied to the full-size
@@ -352,7 +380,7 @@ def _guided_upsample_argmax(guide_full: np.ndarray, guide_low: np.ndarray, src_l
     h, w, C = a.shape
     H, W = guide_full.shape[:2]
     if H * W < _DENSE_UPSAMPLE_PX or H < h or W < w:
-        return _argmax_channels(_upsample_coefficients(guide_full, a, b))
+        return _upsample_argmax_planes(guide_full, a, b)
     # each pixel's nearest node (as cv2.resize INTER_NEAREST): its bilinear support lies within
     # one node of it; the range of I near a node: over the pixels of it and its 8 neighbours
     ny = np.minimum((np.arange(H) * (h / H)).astype(np.int64), h - 1)
