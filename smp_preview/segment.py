@@ -235,23 +235,55 @@ class _SkinModel:
         same skin's does in shadow (exponent of L / L_mean); used on the face and neck only,
         where dark hair cannot pass for shaded skin.
         """
+        # the same float32 (then float64) arithmetic as the plain expressions in the comments,
+        # in place: a few 2-D temporaries instead of one per operation
         L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
-        g = 1.0 - np.clip((L - self.L_hi) / max(100.0 - self.L_hi, 5.0), 0.0, 0.8)
+        # g = 1 - clip((L - L_hi) / max(100 - L_hi, 5), 0, 0.8)
+        g = L - self.L_hi
+        g /= max(100.0 - self.L_hi, 5.0)
+        np.clip(g, 0.0, 0.8, out=g)
+        np.subtract(1.0, g, out=g)
         if shadow > 0:
             g = np.where(L < self.L_mean, np.clip(L / max(self.L_mean, 1.0), 0.3, 1.0) ** shadow, g)
-        da = a - g * float(self.mean_ab[0])
-        db = b - g * float(self.mean_ab[1])
+        # da = a - g * mean_a, db = b - g * mean_b
+        da = g * float(self.mean_ab[0])
+        np.subtract(a, da, out=da)
+        db = g * float(self.mean_ab[1])
+        np.subtract(b, db, out=db)
         if _MORE_PIGMENT > 1.0:
             # more saturated than the face along the skin's own hue is more pigment (tan, a
             # sunburnt or freckled crown), not another material: count it at a fraction
             e = self.mean_ab / max(float(np.linalg.norm(self.mean_ab)), 1e-3)
-            r = np.maximum(da * float(e[0]) + db * float(e[1]), 0.0) * (1.0 - 1.0 / _MORE_PIGMENT)
-            da = da - r * float(e[0])
-            db = db - r * float(e[1])
+            e0, e1 = float(e[0]), float(e[1])
+            # r = max(da e0 + db e1, 0) (1 - 1 / _MORE_PIGMENT); da -= r e0; db -= r e1
+            r = da * e0
+            r += db * e1
+            np.maximum(r, 0.0, out=r)
+            r *= 1.0 - 1.0 / _MORE_PIGMENT
+            da -= r * e0
+            db -= r * e1
         ic = self.icov_ab.astype(np.float32)
-        q = (ic[0, 0] * da * da + 2 * ic[0, 1] * da * db + ic[1, 1] * db * db) / (0.5 + 0.5 * g) ** 2
-        sl = np.where(L < self.L_mean, 2.0, 1.0) * self._l_spread()
-        return q + ((L - self.L_mean) / sl) ** 2
+        # q = (ic00 da da + 2 ic01 da db + ic11 db db) / (0.5 + 0.5 g) ** 2
+        q = ic[0, 0] * da
+        q *= da
+        t = 2 * ic[0, 1] * da
+        t *= db
+        q += t
+        np.multiply(ic[1, 1], db, out=t)
+        t *= db
+        q += t
+        np.multiply(0.5, g, out=t)
+        t += 0.5
+        t *= t
+        q /= t
+        # + ((L - L_mean) / sl) ** 2 in float64, sl = 2 or 1 times the spread below / above the
+        # mean (halving after the division is exact)
+        u = (L - self.L_mean).astype(np.float64)
+        u /= self._l_spread()
+        np.multiply(u, 0.5, out=u, where=L < self.L_mean)
+        u *= u
+        u += q
+        return u
 
     def _l_spread(self) -> float:
         # a black-and-white photo has no chroma to tell hair from skin: lightness must do it
@@ -263,7 +295,10 @@ class _SkinModel:
         """Log probability per Lab histogram bin, comparable with `_log_density` tables."""
         sl = self._l_spread()
         norm = -0.5 * (3 * np.log(2 * np.pi) + self.logdet_ab + 2 * np.log(sl)) + np.log(_BIN_VOLUME)
-        return (-0.5 * self.d2(lab, shadow=shadow) + norm).astype(np.float32)
+        d = self.d2(lab, shadow=shadow)
+        d *= -0.5
+        d += norm
+        return d.astype(np.float32)
 
 
 def _texture(lab: np.ndarray, sigma_px: float, mask: np.ndarray | None = None) -> np.ndarray:
@@ -1002,9 +1037,10 @@ def _argmax_channels(x: np.ndarray) -> np.ndarray:
     best = x[..., 0].copy()
     out = np.zeros(x.shape[:2], np.uint8)
     for k in range(1, x.shape[2]):
-        m = x[..., k] > best
-        best[m] = x[..., k][m]
-        out[m] = k
+        xk = x[..., k]
+        m = xk > best
+        np.copyto(best, xk, where=m)
+        np.copyto(out, np.uint8(k), where=m)
     return out
 
 
