@@ -342,19 +342,26 @@ def _grabcut_skin(work: np.ndarray, gc: np.ndarray, max_side: int, iters: int = 
     return fg
 
 
-def _guided_coefficients(guide_low: np.ndarray, src_low: np.ndarray, *, radius: int,
-                         eps: float) -> tuple[np.ndarray, np.ndarray]:
-    """The guided filter's smoothed linear coefficients (a, b), (h, w, C) each, on the reduced image."""
+def _guided_coefficient_planes(guide_low: np.ndarray, src_low: np.ndarray, *, radius: int,
+                               eps: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The guided filter's smoothed linear coefficients (a, b) on the reduced image, as one (h, w)
+    plane per class each (a box filter treats each channel alone: contiguous planes are about
+    twice as fast as the (h, w, C) stack)."""
     I = guide_low.astype(np.float32)
     k = (2 * radius + 1, 2 * radius + 1)
     mean_I = cv2.boxFilter(I, -1, k)
     var_I = cv2.boxFilter(I * I, -1, k) - mean_I * mean_I
-    p = src_low.astype(np.float32)
-    mean_p = cv2.boxFilter(p, -1, k)
-    cov = cv2.boxFilter(p * I[..., None], -1, k) - mean_p * mean_I[..., None]
-    a = cov / (var_I + eps)[..., None]
-    b = mean_p - a * mean_I[..., None]
-    return cv2.boxFilter(a, -1, k), cv2.boxFilter(b, -1, k)
+    den = var_I + eps
+    a_planes, b_planes = [], []
+    for c in range(src_low.shape[2]):
+        p = np.ascontiguousarray(src_low[..., c], dtype=np.float32)
+        mean_p = cv2.boxFilter(p, -1, k)
+        cov = cv2.boxFilter(p * I, -1, k) - mean_p * mean_I
+        a = cov / den
+        b = mean_p - a * mean_I
+        a_planes.append(cv2.boxFilter(a, -1, k))
+        b_planes.append(cv2.boxFilter(b, -1, k))
+    return a_planes, b_planes
 
 
 _DENSE_UPSAMPLE_PX = 2_500_000
@@ -370,8 +377,9 @@ def _upsample_coefficients(guide_full: np.ndarray, a: np.ndarray, b: np.ndarray)
     return a_up * guide_full.astype(np.float32)[..., None] + b_up
 
 
-def _upsample_argmax_planes(guide_full: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``_argmax_channels(_upsample_coefficients(guide_full, a, b))``, one class plane at a time.
+def _upsample_argmax_planes(guide_full: np.ndarray, a: list[np.ndarray], b: list[np.ndarray]) -> np.ndarray:
+    """``_argmax_channels(_upsample_coefficients(guide_full, np.dstack(a), np.dstack(b)))`` from
+    the coefficients as (h, w) planes, one class plane at a time.
 
     ``cv2.resize`` gives each plane of a multi-channel image the same values as the plane alone,
     and ``a_k * I + b_k`` is the same float32 arithmetic, so the classes are bitwise those; but
@@ -379,18 +387,16 @@ def _upsample_argmax_planes(guide_full: np.ndarray, a: np.ndarray, b: np.ndarray
     """
     H, W = guide_full.shape[:2]
     I = guide_full.astype(np.float32)
-    if a.ndim == 2:
-        a, b = a[..., None], b[..., None]
 
     def plane(k: int) -> np.ndarray:
-        v = cv2.resize(np.ascontiguousarray(a[..., k]), (W, H), interpolation=cv2.INTER_LINEAR)
+        v = cv2.resize(a[k], (W, H), interpolation=cv2.INTER_LINEAR)
         v *= I
-        v += cv2.resize(np.ascontiguousarray(b[..., k]), (W, H), interpolation=cv2.INTER_LINEAR)
+        v += cv2.resize(b[k], (W, H), interpolation=cv2.INTER_LINEAR)
         return v
 
     best = plane(0)
     out = np.zeros((H, W), np.uint8)
-    for k in range(1, a.shape[2]):
+    for k in range(1, len(a)):
         v = plane(k)
         m = v > best
         np.copyto(best, v, where=m)
@@ -411,11 +417,13 @@ def _guided_upsample_argmax(guide_full: np.ndarray, guide_low: np.ndarray, src_l
     nodes): the pixel is c. Only the other pixels, along the class edges, are computed, with
     the same bilinear weights as ``cv2.resize``.
     """
-    a, b = _guided_coefficients(guide_low, src_low, radius=radius, eps=eps)
-    h, w, C = a.shape
+    a, b = _guided_coefficient_planes(guide_low, src_low, radius=radius, eps=eps)
     H, W = guide_full.shape[:2]
+    h, w = a[0].shape
     if H * W < _DENSE_UPSAMPLE_PX or H < h or W < w:
         return _upsample_argmax_planes(guide_full, a, b)
+    a, b = np.stack(a, axis=2), np.stack(b, axis=2)
+    C = a.shape[2]
     # each pixel's nearest node (as cv2.resize INTER_NEAREST): its bilinear support lies within
     # one node of it; the range of I near a node: over the pixels of it and its 8 neighbours
     ny = np.minimum((np.arange(H) * (h / H)).astype(np.int64), h - 1)
