@@ -293,12 +293,18 @@ class _SkinModel:
 
     def log_density(self, lab: np.ndarray, *, shadow: float = 0.0) -> np.ndarray:
         """Log probability per Lab histogram bin, comparable with `_log_density` tables."""
-        sl = self._l_spread()
-        norm = -0.5 * (3 * np.log(2 * np.pi) + self.logdet_ab + 2 * np.log(sl)) + np.log(_BIN_VOLUME)
         d = self.d2(lab, shadow=shadow)
         d *= -0.5
-        d += norm
+        d += self._log_norm()
         return d.astype(np.float32)
+
+    def log_density_from_d2(self, d2: np.ndarray) -> np.ndarray:
+        """`log_density` from the `d2` of the same pixels (and ``shadow``), without computing it again."""
+        return (-0.5 * d2 + self._log_norm()).astype(np.float32)
+
+    def _log_norm(self) -> float:
+        sl = self._l_spread()
+        return -0.5 * (3 * np.log(2 * np.pi) + self.logdet_ab + 2 * np.log(sl)) + np.log(_BIN_VOLUME)
 
 
 def _texture(lab: np.ndarray, sigma_px: float, mask: np.ndarray | None = None) -> np.ndarray:
