@@ -1345,8 +1345,11 @@ def _explain_spill(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarray
     # only hair near the background can change: the local colours are needed on its box alone
     near_bg = cv2.distanceTransform((cls != _CLS_BG).astype(np.uint8), cv2.DIST_L2, 3) < _SPILL_MM * s
     site = near_bg & (cls == _CLS_HAIR)
-    img = work.astype(np.float32) / 255.0
     bg = cls == _CLS_BG
+
+    def img(where):  # the photo in 0-1 (float32) at some pixels or on a box
+        return work[where].astype(np.float32) / 255.0
+
     skin_in = None
     for box, own in _site_boxes(site, _reach(sig)):
         if skin_in is None:
@@ -1355,14 +1358,14 @@ def _explain_spill(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarray
             # the hair's own colour: hair pixels away from the outline, locally (wide) or over the head
             hair_in = cv2.erode((cls == _CLS_HAIR).astype(np.uint8), np.ones((3, 3), np.uint8),
                                 iterations=max(1, round(_SPILL_HAIR_IN_MM * s))).astype(bool)
-            glob = np.median(img[hair_in], axis=0) if hair_in.sum() >= 10 else None
-        S, ws = _local_mean(img[box], skin_in[box], sig)
-        B, wb = _local_mean(img[box], bg[box], sig)
+            glob = np.median(img(hair_in), axis=0) if hair_in.sum() >= 10 else None
+        img_box = img(box)
+        S, ws = _local_mean(img_box, skin_in[box], sig)
+        B, wb = _local_mean(img_box, bg[box], sig)
         # the fits at the site's pixels only
         ys, xs = np.nonzero(own)
-        S, ws, B, wb = S[ys, xs], ws[ys, xs], B[ys, xs], wb[ys, xs]
+        S, ws, B, wb, px = S[ys, xs], ws[ys, xs], B[ys, xs], wb[ys, xs], img_box[ys, xs]
         ys, xs = ys + box[0].start, xs + box[1].start
-        px = img[ys, xs]
         x, y, resid, ok = _fit_two(px, S, B)
         cand = (ok & (ws > _SPILL_WS) & (wb > 0.02) & (x >= _SPILL_X) & (y >= -0.02) & (y <= _SPILL_Y)
                 & (resid < _SPILL_RESID))
@@ -1372,7 +1375,7 @@ def _explain_spill(scores: np.ndarray, work: np.ndarray, s: float) -> np.ndarray
             at = np.zeros(cls.shape, bool)
             at[ys, xs] = True
             box2 = _box(at, _reach(sig_hair))
-            Hc, wh = _local_mean(img[box2], hair_in[box2], sig_hair)
+            Hc, wh = _local_mean(img(box2), hair_in[box2], sig_hair)
             iy, ix = ys - box2[0].start, xs - box2[1].start
             Hc = np.where((wh[iy, ix] > 1e-3)[..., None], Hc[iy, ix], glob)
             _, _, resid_h, _ = _fit_two(px, Hc.astype(np.float32), B)
@@ -1446,9 +1449,10 @@ def _smooth_rim_hair(scores: np.ndarray, lab: np.ndarray, tex: np.ndarray, tex_s
     n, comp = cv2.connectedComponents(thin.astype(np.uint8), connectivity=8)
     if n <= 1:
         return scores
-    idx = comp.ravel()
-    cnt = np.bincount(idx, minlength=n).astype(np.float64)
-    touch = np.bincount(idx, weights=near_bg.ravel().astype(np.float64), minlength=n) / np.maximum(cnt, 1)
+    # pixels and pixels near the background per patch (counted over the thin pixels: patch 0,
+    # the rest, is never judged)
+    cnt = np.bincount(comp[thin], minlength=n).astype(np.float64)
+    touch = np.bincount(comp[thin & near_bg], minlength=n) / np.maximum(cnt, 1)
     judged = (cnt >= 3) & (touch >= 0.3)
     judged[0] = False
     if not judged.any():
