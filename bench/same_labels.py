@@ -29,10 +29,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from smp_preview.analysis import analyse  # noqa: E402
-from smp_preview.errors import PreviewError  # noqa: E402
-from smp_preview.models import get_models  # noqa: E402
-from smp_preview.photo import Photo, load_photo  # noqa: E402
+from smp_preview.analysis import analyse
+from smp_preview.errors import PreviewError
+from smp_preview.models import get_models
+from smp_preview.photo import Photo, load_photo
 
 _EXTS = {".jpg", ".jpeg", ".png"}
 
