@@ -1529,7 +1529,7 @@ def _hair_log_density(lab: np.ndarray, hair_px: np.ndarray, head_area: int, idx:
 def _softmax_smooth(scores: np.ndarray, guide: np.ndarray, radius: int, iters: int = 2) -> np.ndarray:
     """Mean-field-like smoothing: average the class log-probabilities edge-aware."""
     for _ in range(iters):
-        scores = _guided(guide, scores.astype(np.float32), radius, (0.03 * 255) ** 2)
+        scores = _guided(guide, np.asarray(scores, np.float32), radius, (0.03 * 255) ** 2)  # no copy: not changed
     return scores
 
 
