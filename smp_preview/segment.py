@@ -1515,10 +1515,11 @@ def _em_refits(scores, lab, idx, rng, *, ll_skin, ll_hair, tex_term, skin_seeds,
             break
         px = lab[sel]
         skin2 = _SkinModel.fit(px[_robust_inliers(px, 3.0)])
-        ll_s2 = skin2.log_density(lab)
+        d2 = skin2.d2(lab)
+        ll_s2 = skin2.log_density_from_d2(d2)
         d_skin = ll_s2 - ll_skin
         scores[..., _CLS_SKIN] += d_skin if skin_zone is None else np.where(skin_zone, d_skin, 0.0)
-        hs2 = (cls1 == _CLS_HAIR) & hair_source & (skin2.d2(lab) > 9.0)
+        hs2 = (cls1 == _CLS_HAIR) & hair_source & (d2 > 9.0)
         ll_h2 = _hair_log_density(lab, hs2, head_area, idx, rng) + tex_term
         scores[..., _CLS_HAIR] += np.where(hair_zone, ll_h2 - ll_hair, 0.0)
         ll_skin, ll_hair = ll_s2, ll_h2
@@ -1925,9 +1926,9 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     skin = _SkinModel.fit(skin_px)
     idx = _bin_index(lab)
     skin_d2 = skin.d2(lab)
-    ll_skin = skin.log_density(lab)
+    ll_skin = skin.log_density_from_d2(skin_d2)
     face_neck = person & (fr.v <= -40.0)  # the lower face and the neck, not the skull
-    ll_skin = np.where(face_neck, skin.log_density(lab, shadow=_SHADOW_CHROMA), ll_skin)
+    ll_skin[face_neck] = skin.log_density(lab[face_neck], shadow=_SHADOW_CHROMA)
     skin_ll_rel = -0.5 * skin_d2 + 2.0  # ~0 at the edge of typical skin, negative beyond
 
     # --- texture
@@ -2269,7 +2270,7 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
         skin = _SkinModel(np.array([12.0, 16.0]), np.linalg.inv(np.diag([40.0, 60.0])),
                           float(np.log(2400.0)), 55.0, 15.0, 75.0)
     skin_d2 = skin.d2(lab)
-    ll_skin = skin.log_density(lab)
+    ll_skin = skin.log_density_from_d2(skin_d2)
     tex_skin = float(np.median(tex[seed])) if seed.sum() >= 30 else float(np.percentile(tex[person], 25)) \
         if person.any() else 1.0
 
