@@ -1608,6 +1608,8 @@ def _softmax_smooth(scores: np.ndarray, guide: np.ndarray, radius: int, iters: i
 
 SKIN_HUE_DEG = (30.0, 65.0)
 """Range of the face skin's median CIE Lab hue angle (degrees) under neutral light, all skin tones."""
+_BLOWN_BONUS = 4.0  # log-odds for skin on the face where a channel is clipped and the pixel is smooth
+_BLOWN_TEX = 2.0  # ... i.e. under this many times the face skin's texture
 _WB_INSIDE = 10.0  # a cast is undone up to this far inside SKIN_HUE_DEG (to 40 or 55 degrees)
 _WB_MAX = 1.8  # largest red/blue gain ratio of the white balance correction
 
@@ -1947,6 +1949,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     shape = (h, w)
     rng = np.random.default_rng(0)
     lm = (face.landmarks_px[:, :2] - np.asarray(offset, np.float32)) * f
+    clipped = work.max(axis=2) >= 250  # before any exposure change: a channel at the top has lost the hue
     work = _normalise_exposure(work, _poly_mask(shape, lm[list(FACE_OVAL)]))
     lab = _to_lab(work)
     fr = _face_frame(face, shape, offset, f)
@@ -2062,6 +2065,13 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     scores[..., _CLS_SKIN] += np.where(lips | brows_eyes, 8.0, 0.0)
     scores[..., _CLS_OTHER] += np.where(glasses, 6.0, np.where(oval, -20.0, 0.0))  # no clothes on the face
     scores[..., _CLS_SKIN] += np.where(neck & ~oval & below_chin, 1.5, 0.0)
+    # light blown out on the face (an overexposed photo) has lost the skin's colour: after the
+    # exposure gain it is a flat grey that the clothes or hair models take; smooth, it is skin.
+    # (Not on the skull: white hair clips the same way there.)
+    blown = clipped & person & oval & (tex < _BLOWN_TEX * tex_skin)
+    if blown.any():
+        for k, sign in ((_CLS_SKIN, 1.0), (_CLS_HAIR, -1.0), (_CLS_OTHER, -1.0)):
+            scores[..., k] += np.where(blown, sign * _BLOWN_BONUS, 0.0)
     # GrabCut (colour GMMs + contrast-sensitive graph cut) for skin against everything else
     fg = _skin_grabcut(work, prob, (skin_d2 < 9.0) & person & ~beard_like, upper_face & ~glasses & ~brows_eyes, s,
                        not_skin=below_chin & ~neck & sure_person)

@@ -167,3 +167,17 @@ def test_the_neck_stays_skin_in_an_overexposed_photo(shared_photos, models, name
                 models)
     assert _skin_iou(a.labels, t) > floor
     assert (a.labels[t == 1] == OTHER).mean() < 0.09
+
+
+# Share of the clipped skin labelled skin at 1.8x the light, with the face's smooth blown-out
+# pixels taken as skin / without: E000071 0.827 / 0.792, K000375 0.942 / 0.913.
+@pytest.mark.parametrize("name, floor", [("E000071", 0.81), ("K000375", 0.93)])
+def test_blown_out_skin_of_an_overexposed_face_stays_skin(shared_photos, models, name, floor):
+    """1.8x the light clips much of the face to white; after the exposure gain those pixels are
+    a flat grey that the clothes model would take: smooth and on the face, they are skin."""
+    t = _truth(shared_photos, name)
+    rgb = _brighter(load_photo(shared_photos / "photos" / f"{name}.jpg").rgb, 1.8)
+    a = analyse(Photo(rgb, f"{name}_bright"), models)
+    clipped_skin = (t == 1) & (rgb.max(axis=2) >= 250) & (a.labels != 0)
+    assert clipped_skin.sum() > 10000
+    assert np.isin(a.labels[clipped_skin], (SKIN, SCALP)).mean() > floor
