@@ -200,6 +200,7 @@ def _augment_skin(rgb_samples: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(srgb.reshape(-1, 1, 3).astype(np.float32), cv2.COLOR_RGB2LAB).reshape(-1, 3)
 
 
+_LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)  # Rec. 709 luminance of linear RGB
 _BIN_VOLUME = (100.0 / _NL) * ((_AB_HI - _AB_LO) / _NA) ** 2
 
 
@@ -375,18 +376,9 @@ _DENSE_UPSAMPLE_PX = 2_500_000
 """Below this many pixels the class edges are upsampled densely (it is cheap there)."""
 
 
-def _upsample_coefficients(guide_full: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    H, W = guide_full.shape[:2]
-    a_up = cv2.resize(a, (W, H), interpolation=cv2.INTER_LINEAR)
-    b_up = cv2.resize(b, (W, H), interpolation=cv2.INTER_LINEAR)
-    if a_up.ndim == 2:
-        a_up, b_up = a_up[..., None], b_up[..., None]
-    return a_up * guide_full.astype(np.float32)[..., None] + b_up
-
-
 def _upsample_argmax_planes(guide_full: np.ndarray, a: list[np.ndarray], b: list[np.ndarray]) -> np.ndarray:
-    """``_argmax_channels(_upsample_coefficients(guide_full, np.dstack(a), np.dstack(b)))`` from
-    the coefficients as (h, w) planes, one class plane at a time.
+    """The winning class of the upsampled scores ``a_k * I + b_k`` (a, b resized bilinearly to
+    the full-size guide I), from the coefficients as (h, w) planes, one class plane at a time.
 
     ``cv2.resize`` gives each plane of a multi-channel image the same values as the plane alone,
     and ``a_k * I + b_k`` is the same float32 arithmetic, so the classes are bitwise those; but
@@ -414,8 +406,7 @@ def _upsample_argmax_planes(guide_full: np.ndarray, a: list[np.ndarray], b: list
 def _guided_upsample_argmax(guide_full: np.ndarray, guide_low: np.ndarray, src_low: np.ndarray, *,
                             radius: int, eps: float) -> np.ndarray:
     """Fast guided filter (He & Sun 2015) fitted on the reduced image, applied to the full-size
-    guide, then the winning class: ``_argmax_channels(_upsample_coefficients(...))`` (uint8, H x W)
-    without the full-size score stack.
+    guide, then the winning class (uint8, H x W) without the full-size score stack.
 
     The upsampled score of class k at a pixel is ``a_k * I + b_k`` with (a, b) interpolated
     bilinearly from the reduced image's nodes and I in 0-255. Where one class c beats every
@@ -1579,14 +1570,12 @@ def _thin_fringe(scores: np.ndarray, work: np.ndarray, s: float, skull: np.ndarr
     S, ws = _local_mean(lin, cv2.erode(skin[box].astype(np.uint8), k, iterations=it), sig)
     d = H - S
     alpha = _sum3((lin - S) * d) / np.maximum(_sum3(d * d), 1e-6)
-    lum = np.array([0.2126, 0.7152, 0.0722], np.float32)
-    dark = (H @ lum) < _FRINGE_DARK * (S @ lum)
+    dark = (H @ _LUMA) < _FRINGE_DARK * (S @ _LUMA)
     grow = near[box] & (wh > 0.02) & (ws > 0.02) & dark & (alpha > _FRINGE_ALPHA)
     if not grow.any():
         return scores
     out = scores.copy()
-    sub = out[box]
-    sub[grow, _CLS_HAIR] = _max_except(sub, _CLS_HAIR)[grow] + 1.0
+    out[box] = _force_class(scores[box], grow, _CLS_HAIR)
     return out
 
 
@@ -1643,11 +1632,10 @@ def _normalise_white_balance(work: np.ndarray, face_mask: np.ndarray) -> np.ndar
         return work
     goal = lo + _WB_INSIDE if hue < lo else hi - _WB_INSIDE
     px = _srgb_to_linear(face_px[unclipped].astype(np.float32) / 255.0)
-    luma = np.array([0.2126, 0.7152, 0.0722], np.float32)
 
     def gains(r):
         g = np.array([r, 1.0, 1.0 / r], np.float32)
-        return g / float(g @ luma)
+        return g / float(g @ _LUMA)
 
     def skin_hue(r):
         srgb = _linear_to_srgb(px * gains(r)).astype(np.float32)
