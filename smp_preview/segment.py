@@ -111,6 +111,10 @@ _FIBROUS = 1.3  # hair samples have this many times the scalp seed's texture
 _BORDER_DE = 12.0  # a border piece this close (Lab) to the photo's centre colour is no background
 _BORDER_SHARE_DE = 18.0  # border pieces this close share a colour (an unevenly lit backdrop drifts in tone)
 _BORDER_SUPPORT = 0.3  # a backdrop colour is shared by this share of the border pieces
+_PERSON_GC_SIDE = 128  # px: GrabCut for the head of a photo without a face runs at this size
+_PERSON_GC_MARGIN = 0.08  # ... with this share of the shorter side along the top, left and right as background
+_PERSON_GC_ITERS = 5
+_PERSON_AGREE = 0.9  # IoU of the two heads over which the border colours' softer outline is kept
 _TURN_BOTTOM = 0.05  # a head that covers more of the bottom edge than this is taken as upright
 _HEAD_DEPTH = 1.3  # the head reaches this many head widths below its top
 _SCALP_DEPTH = 0.9  # ... and its scalp (down to about the brows and the ear tops) this many
@@ -925,8 +929,7 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
         # The person segmenter misses close-ups of the scalp (top and back views) or a part of
         # them: join it with what the colours of the photo's border do not explain.
         selfie_prob = person_prob
-        person_prob = _person_without_face(rgb, person_prob)
-        turns = _upright_turns(person_prob > 0.5)
+        person_prob, turns = _person_without_face(rgb, person_prob)
     person_full = person_prob > 0.5
     labels = person_full.astype(np.uint8) * np.uint8(OTHER)  # BACKGROUND elsewhere (0)
     coverage = np.zeros((H, W), np.float32)
@@ -2196,15 +2199,55 @@ def _upright_turns(person: np.ndarray) -> int:
     return int(k)
 
 
-def _person_without_face(rgb: np.ndarray, person_prob: np.ndarray) -> np.ndarray:
-    """The person probability for a photo without a face: the selfie segmenter's, joined with
-    the region that the border colours do not explain.
+def _person_without_face(rgb: np.ndarray, person_prob: np.ndarray) -> tuple[np.ndarray, int]:
+    """The person probability for a photo without a face, and the quarter turns that bring its
+    head upright (`_upright_turns`).
 
     The selfie segmenter often misses close-ups of the scalp (top and back views) or finds only a
     part of them; where it does find the head it also holds on busy backgrounds, so each pixel
-    takes the larger of the two.
+    takes the larger of it and `_person_by_grabcut`. The turns come from the selfie segmenter
+    joined with what the border colours do not explain (`_person_from_border`).
     """
-    return np.maximum(person_prob, _person_from_border(rgb))
+    border = _person_from_border(rgb)
+    turns = _upright_turns(np.maximum(person_prob, border) > 0.5)
+    cut = _person_by_grabcut(rgb, turns)
+    a, b = border > 0.5, cut > 0.5
+    agree = float((a & b).sum()) / max(1, int((a | b).sum()))
+    return np.maximum(person_prob, border if agree >= _PERSON_AGREE else cut), turns
+
+
+def _person_by_grabcut(rgb: np.ndarray, turns: int) -> np.ndarray:
+    """The head of a photo without a face by GrabCut: the frame's top, left and right margins
+    (of `_PERSON_GC_MARGIN` of the shorter side, in the upright frame) are background, a band as
+    wide inside them probably background, and the rest may be the head, on the photo reduced to
+    `_PERSON_GC_SIDE`.
+
+    A head seen without its face is the photo's subject: it fills the middle and leaves the
+    frame at the bottom (the neck, or where the photo cuts it). GrabCut learns the background's
+    colours from the margins and the head's from the middle, and gives back to the background
+    the parts of the middle that its colours explain (a window or curtains beside the head, a
+    cat's fur, a wood grain): a busy background, whose colours the border alone does not give
+    (see `_person_from_border`), is found this way. The band of probable background lets a
+    uniform area that touches no margin (a dusk sky between a gantry and the head) start as
+    background: started as head, GrabCut would keep it there, its colour being likely in both.
+    """
+    up = np.rot90(rgb, turns) if turns % 4 else rgb
+    H, W = up.shape[:2]
+    g = min(1.0, _PERSON_GC_SIDE / max(H, W))
+    size = (max(8, round(W * g)), max(8, round(H * g)))
+    small = cv2.resize(np.ascontiguousarray(up), size, interpolation=cv2.INTER_AREA)
+    h, w = small.shape[:2]
+    m = max(1, round(_PERSON_GC_MARGIN * min(h, w)))
+    gc = np.full((h, w), cv2.GC_PR_FGD, np.uint8)
+    for k, lab in ((2 * m, cv2.GC_PR_BGD), (m, cv2.GC_BGD)):  # probable, then sure background
+        gc[:k] = lab
+        gc[:, :k] = lab
+        gc[:, w - k:] = lab
+    fg = _grabcut_skin(small, gc, max(h, w), iters=_PERSON_GC_ITERS)
+    # an outline found on the reduced photo is only as sharp as a pixel of it: a ramp that wide,
+    # so that only the inside of the head is sure person (the colour models learn from there)
+    fg = cv2.resize(cv2.GaussianBlur(fg, (0, 0), 1.0), (W, H), interpolation=cv2.INTER_LINEAR)
+    return np.ascontiguousarray(np.rot90(fg, -turns)) if turns % 4 else fg
 
 
 def _skin_prior(lab: np.ndarray) -> np.ndarray:
