@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from .face import BROW_LEFT, BROW_RIGHT, CHIN, FACE_OVAL, FaceGeometry
+from .face import BROW_LEFT, BROW_RIGHT, CHIN, FACE_OVAL, IRIS_LEFT, IRIS_RIGHT, FaceGeometry
 
 BACKGROUND, SKIN, SCALP, HAIR, OTHER = 0, 1, 2, 3, 4
 LABEL_NAMES = {BACKGROUND: "background", SKIN: "other skin", SCALP: "scalp skin", HAIR: "head hair", OTHER: "other"}
@@ -1611,10 +1611,59 @@ SKIN_HUE_DEG = (30.0, 65.0)
 _BLOWN_BONUS = 4.0  # log-odds for skin on the face where a channel is clipped and the pixel is smooth
 _BLOWN_TEX = 2.0  # ... i.e. under this many times the face skin's texture
 _WB_INSIDE = 10.0  # a cast is undone up to this far inside SKIN_HUE_DEG (to 40 or 55 degrees)
-_WB_MAX = 1.8  # largest red/blue gain ratio of the white balance correction
+_WB_MAX = 1.8
+_SCLERA_MIN_PX = 30  # eye-white pixels needed to judge the light's colour from them
+_SCLERA_WARM = 22.0  # the whites of the eyes more yellow than this (Lab b*) show a warm cast
+_SCLERA_B = 12.0  # ... which is undone to this, their usual tint in the labelled portraits  # largest red/blue gain ratio of the white balance correction
 
 
-def _normalise_white_balance(work: np.ndarray, face_mask: np.ndarray) -> np.ndarray:
+def _sclera_mask(shape, lm: np.ndarray) -> np.ndarray:
+    """The eye openings (landmark outlines) without the irises (their circles grown by 15 %)."""
+    eyes = _poly_mask(shape, lm[list(_EYE_RIGHT)]) | _poly_mask(shape, lm[list(_EYE_LEFT)])
+    iris = np.zeros(shape, np.uint8)
+    for ring in (IRIS_RIGHT, IRIS_LEFT):
+        c = lm[ring[0], :2]
+        rad = float(np.mean(np.linalg.norm(lm[list(ring[1:]), :2] - c, axis=1)))
+        cv2.circle(iris, (int(round(c[0])), int(round(c[1]))), int(np.ceil(1.15 * rad)), 1, -1)
+    return eyes & ~iris.astype(bool)
+
+
+def _sclera_gain(work: np.ndarray, sclera: np.ndarray) -> float | None:
+    """The red/blue gain ratio (see `_normalise_white_balance`) that brings the whites of the
+    eyes back to their usual tint, or None when they show no cast (or too little of them shows).
+
+    The sclera is near-white under neutral light (the brightest two fifths of the eye opening
+    outside the iris: median b* 12, range -2..20 on the labelled portraits, the lids and lashes
+    mixed in at that size); an uncorrected tungsten lamp turns it orange (b* 18-35), which a
+    skin hue cannot show: the light turns warm skin further towards yellow, still inside the
+    range skin has. Only a clear cast, b* over `_SCLERA_WARM`, is undone, to `_SCLERA_B`.
+    """
+    px = work[sclera]
+    px = px[px.max(axis=1) < 250]
+    if len(px) < _SCLERA_MIN_PX:
+        return None
+    lab = _to_lab(px.reshape(-1, 1, 3)).reshape(-1, 3)
+    bright = lab[:, 0] >= np.percentile(lab[:, 0], 60)
+    if float(np.median(lab[bright, 2])) <= _SCLERA_WARM:
+        return None
+    lin = _srgb_to_linear(px[bright].astype(np.float32) / 255.0)
+
+    def b_star(r):
+        g = np.array([r, 1.0, 1.0 / r], np.float32)
+        srgb = _linear_to_srgb(lin * (g / float(g @ _LUMA))).astype(np.float32)
+        return float(np.median(cv2.cvtColor(srgb.reshape(-1, 1, 3), cv2.COLOR_RGB2LAB).reshape(-1, 3)[:, 2]))
+
+    r_lo, r_hi = 1.0 / _WB_MAX, 1.0  # a cooler gain lowers b*
+    for _ in range(10):
+        mid = float(np.sqrt(r_lo * r_hi))
+        if b_star(mid) > _SCLERA_B:
+            r_hi = mid
+        else:
+            r_lo = mid
+    return float(np.sqrt(r_lo * r_hi))
+
+
+def _normalise_white_balance(work: np.ndarray, face_mask: np.ndarray, sclera: np.ndarray | None = None) -> np.ndarray:
     """Undo a strong colour cast (blue shade, orange tungsten) that puts the face skin's hue
     outside `SKIN_HUE_DEG`, bringing it back to `_WB_INSIDE` inside the range's edge (the wide
     range holds every skin tone; most faces lie well inside it: 32-55 degrees on the labelled
@@ -1628,7 +1677,17 @@ def _normalise_white_balance(work: np.ndarray, face_mask: np.ndarray) -> np.ndar
     linear RGB, r found by bisection, the luminance kept. Returns ``work`` unchanged when the
     hue is in range, the face has too little chroma to have a hue (a black-and-white photo) or
     half of it is clipped.
+
+    With ``sclera`` (`_sclera_mask`), a warm cast that the whites of the eyes show is undone
+    first (`_sclera_gain`): warm light keeps the skin's hue inside the range (52-60 degrees on
+    the labelled set under a tungsten lamp), so the skin alone cannot show it.
     """
+    if sclera is not None:
+        r = _sclera_gain(work, sclera)
+        if r is not None:
+            g = np.array([r, 1.0, 1.0 / r], np.float32)
+            lin = _srgb_to_linear(work.astype(np.float32) / 255.0) * (g / float(g @ _LUMA))
+            work = np.round(_linear_to_srgb(lin) * 255.0).astype(np.uint8)
     face_px = work[face_mask]
     unclipped = face_px.max(axis=1) < 250  # a clipped channel has lost the pixel's hue
     if unclipped.sum() < max(20, len(face_px) // 2):
@@ -1667,7 +1726,7 @@ def _normalise_white_balance(work: np.ndarray, face_mask: np.ndarray) -> np.ndar
     return np.round(_linear_to_srgb(lin) * 255.0).astype(np.uint8)
 
 
-def _normalise_exposure(work: np.ndarray, face_mask: np.ndarray) -> np.ndarray:
+def _normalise_exposure(work: np.ndarray, face_mask: np.ndarray, sclera: np.ndarray | None = None) -> np.ndarray:
     """Scale the light (linear RGB gain) so the face's median lightness is about L 65.
 
     Under- and over-exposed photos squeeze skin and hair into a narrow range of lightness and
@@ -1677,7 +1736,7 @@ def _normalise_exposure(work: np.ndarray, face_mask: np.ndarray) -> np.ndarray:
     """
     if face_mask.sum() < 20:
         return work
-    work = _normalise_white_balance(work, face_mask)
+    work = _normalise_white_balance(work, face_mask, sclera)
     L = cv2.cvtColor(work, cv2.COLOR_RGB2LAB)[..., 0][face_mask].astype(np.float32) * (100.0 / 255.0)
     med = float(np.median(L))
     if 50.0 <= med <= 80.0 or med < 3.0:
@@ -1949,7 +2008,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     rng = np.random.default_rng(0)
     lm = (face.landmarks_px[:, :2] - np.asarray(offset, np.float32)) * f
     clipped = work.max(axis=2) >= 250  # before any exposure change: a channel at the top has lost the hue
-    work = _normalise_exposure(work, _poly_mask(shape, lm[list(FACE_OVAL)]))
+    work = _normalise_exposure(work, _poly_mask(shape, lm[list(FACE_OVAL)]), _sclera_mask(shape, lm))
     lab = _to_lab(work)
     fr = _face_frame(face, shape, offset, f)
     s = fr.s
