@@ -115,10 +115,16 @@ _PERSON_GC_SIDE = 128  # px: GrabCut for the head of a photo without a face runs
 _PERSON_GC_MARGIN = 0.08  # ... with this share of the shorter side along the top, left and right as background
 _PERSON_GC_ITERS = 5
 _PERSON_AGREE = 0.9  # IoU of the two heads over which the border colours' softer outline is kept
+_TURN_COVER = 0.3  # a head leaves the frame over at least this share of an edge (where it is cut off)
 _TURN_BOTTOM = 0.05  # a head that covers more of the bottom edge than this is taken as upright
 _HEAD_DEPTH = 1.3  # the head reaches this many head widths below its top
 _SCALP_DEPTH = 0.9  # ... and its scalp (down to about the brows and the ear tops) this many
 _DETACH_MM = 8.0  # skin/hair joined to the head by a bridge thinner than twice this is not the head
+_ROUND_R = 0.25  # head widths: radius of the disc that sweeps a head's round outline (see `_off_the_round_head`)
+_ROUND_CLOSE_MM = 8.0  # ... after closing gaps narrower than twice this
+_ROUND_MARGIN_MM = 2.0  # ... what lies this far beyond the swept area stays (hair tips)
+_ROUND_MIN = 0.1  # ... and parts narrower and shorter than this many head widths (a tuft) stay
+_ROUND_DEPTH = 0.6  # ... in the head's cap: down to this many head widths below its top
 _FRINGE_ALPHA = 0.4  # scalp beside dark hair this far (linear RGB) from the scalp's colour to the dense hair's is hair
 # (0.4, not 0.5: the dense hair's own colour still has scalp between its strands; on the labelled set and on
 # every degraded copy of it 0.4 gains about twice what 0.5 does and adds no hair to the bald heads)
@@ -2185,7 +2191,8 @@ def _upright_turns(person: np.ndarray) -> int:
 
     A head leaves the frame on the side of the neck and shoulders (or where the photo cuts it
     off), and its crown is the far side: the frame edge the person covers most is turned to the
-    bottom. 0 when the person covers less than a sixth of every edge (a whole head in view) or
+    bottom. 0 when the person covers less than `_TURN_COVER` of every edge (a whole head in view;
+    or a cup's rim or a lamp that a busy background adds to the silhouette at an edge) or
     reaches the bottom edge at all (then the head may well be upright: on a busy background the
     person mask touches other edges where it spills into the background).
     """
@@ -2194,7 +2201,7 @@ def _upright_turns(person: np.ndarray) -> int:
     # np.rot90 turns counter-clockwise: k = 1 brings the left edge to the bottom, 2 the top, 3 the right
     cover = {0: person[-1].mean(), 1: person[:, 0].mean(), 2: person[0].mean(), 3: person[:, -1].mean()}
     k, most = max(cover.items(), key=lambda kv: kv[1])
-    if most < 1.0 / 6.0 or cover[0] > _TURN_BOTTOM:
+    if most < _TURN_COVER or cover[0] > _TURN_BOTTOM:
         return 0
     return int(k)
 
@@ -2344,6 +2351,15 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
     main = comp == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA])) if n > 1 else person
     top, head_w = _head_rows(main)
     s = head_w / HEAD_WIDTH_MM  # px per mm on the working image
+    # things beside the head that a busy background adds to the silhouette (a cat's eyes, a
+    # gantry, a bulge of wood grain) stick out of the head's round outline: background
+    off = _off_the_round_head(main, top, head_w, s)
+    if selfie is not None:
+        off &= selfie < 0.8
+    if off.any():
+        prob = np.where(off, np.minimum(prob, 0.05), prob).astype(np.float32)
+        person = prob > 0.5
+        sure_person = prob > 0.8
     rows = np.arange(h)[:, None]
     head = np.broadcast_to(rows < top + _HEAD_DEPTH * head_w, shape)
     lab = _to_lab(work)
@@ -2368,10 +2384,17 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
 
     inner = cv2.erode(sure_person.astype(np.uint8), np.ones((3, 3), np.uint8),
                       iterations=max(1, round(3.0 * s))).astype(bool)
+    # a clear colour that no hair or skin has: headwear, or a busy background's red cup, blue
+    # sky or green leaves the silhouette took in
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
+    hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
+    unnatural = ((chroma > 45.0) | ((chroma > 22.0) & ((hue < 20.0) | (hue > 100.0)))) & person
+    unnatural = cv2.morphologyEx(unnatural.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8),
+                                 iterations=max(1, round(1.0 * s))).astype(bool)
     # hair samples are fibrous: a smooth region far from the skin colour is a highlight or a
-    # blown-out part of the scalp (or a smooth hat), not hair
+    # blown-out part of the scalp (or a smooth hat), not hair; nor is a colour no hair has
     fibrous = tex > _FIBROUS * tex_skin
-    hair_samples = head & inner & (skin_d2 > 9.0) & fibrous
+    hair_samples = head & inner & (skin_d2 > 9.0) & fibrous & ~unnatural
     head_area = max(1, int((head & person).sum()))
     has_hair = hair_samples.sum() > max(15, _HAIR_MIN_SHARE * head_area)
     if has_hair:
@@ -2395,11 +2418,6 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
     scores[..., _CLS_HAIR] = lp_person + ll_hair + np.where(head & person, 0.0, -4.0)
     scores[..., _CLS_OTHER] = lp_person + ll_other + np.where(head, -2.5, 0.0)
     # hats and caps: a clear colour that no hair or skin has is headwear
-    chroma = np.hypot(lab[..., 1], lab[..., 2])
-    hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
-    unnatural = ((chroma > 45.0) | ((chroma > 22.0) & ((hue < 20.0) | (hue > 100.0)))) & person
-    unnatural = cv2.morphologyEx(unnatural.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8),
-                                 iterations=max(1, round(1.0 * s))).astype(bool)
     scores[..., _CLS_OTHER] += np.where(unnatural, 6.0, 0.0)
     scores[..., _CLS_HAIR] -= np.where(unnatural, 6.0, 0.0)
     # blown-out light on the head (a shiny or overexposed scalp) is flat white: smooth skin,
@@ -2412,17 +2430,19 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
     scores[..., _CLS_SKIN] += _GC_WEIGHT * (2.0 * fg - 1.0)
     scores, _, _ = _em_refits(
         scores, lab, idx, rng, ll_skin=ll_skin, ll_hair=ll_hair, tex_term=tex_term, skin_seeds=seed & head,
-        skin_region=head, sure_person=sure_person, hair_source=head & inner & fibrous, head_area=head_area,
+        skin_region=head, sure_person=sure_person, hair_source=head & inner & fibrous & ~unnatural, head_area=head_area,
         hair_zone=head)
     skull = head & person
     scores = _head_steps(scores, work, lab, tex, tex_skin, s, person, skull, skull, highlights=True)
     core = _head_core(scores, seed, s)
     scores = _detached_from_head(scores, core, head, selfie)
     if _DEBUG is not None:
-        _DEBUG.update(seed=seed, head=head, tex=tex, tex_skin=tex_skin, lab=lab, skin=skin, scores=scores,
+        _DEBUG.update(extra=off, seed=seed, head=head, tex=tex, tex_skin=tex_skin, lab=lab, skin=skin, scores=scores,
                       hair_samples=hair_samples, work=work, prob=prob, s=s)
     evidence = _head_evidence(scores, seed, skull if core is None else skull & core, tex, tex_skin, skin,
                               prob if selfie is None else selfie, head_w)
+    if _DEBUG is not None:
+        _DEBUG["evidence"] = evidence
     # skin down to about the brows and the tops of the ears is scalp; below it, the face, the
     # nape or the neck of a side or back view is other skin (no dots go there)
     scalp_zone = np.broadcast_to(rows < top + _SCALP_DEPTH * head_w, shape)
@@ -2430,6 +2450,38 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
              "outline_mask": skull, "px_per_mm_full": s / max(f, 1e-6), "evidence": evidence}
     return scores, zones
 
+
+
+def _off_the_round_head(person: np.ndarray, top: int, head_w: float, s: float) -> np.ndarray:
+    """Parts of the head's silhouette that stick out of its round outline (bool mask).
+
+    A head's outline, hair included, is round: seen from above, behind or the side its
+    curvature radius is nowhere under about 0.35 head widths, so a disc of `_ROUND_R` head
+    widths rolled inside the silhouette reaches all of it (a morphological opening, here by
+    distance transforms; the photo's frame does not count as an edge). What the disc does not
+    reach by more than `_ROUND_MARGIN_MM`, in the head's cap (`_ROUND_DEPTH`), is kept out
+    where it forms a part wider or longer than `_ROUND_MIN` head widths: things of a busy
+    background that the silhouette took in beside the head. Ears and a nose (lower down) and
+    hair tips (small) stay.
+    """
+    if person.sum() < 30:
+        return np.zeros(person.shape, bool)
+    # closed first: a gap of a few mm in the silhouette (a fringe whose colour the background
+    # shares, apart from the scalp) is no outline
+    c = _ROUND_CLOSE_MM * s
+    grown = cv2.distanceTransform((~person).astype(np.uint8), cv2.DIST_L2, 5) <= c
+    closed = cv2.distanceTransform(grown.astype(np.uint8), cv2.DIST_L2, 5) > c
+    r = _ROUND_R * head_w
+    inside = cv2.distanceTransform(closed.astype(np.uint8), cv2.DIST_L2, 5) > r
+    if not inside.any():
+        return np.zeros(person.shape, bool)
+    reach = cv2.distanceTransform((~inside).astype(np.uint8), cv2.DIST_L2, 5)
+    off = person & (reach > r + _ROUND_MARGIN_MM * s)
+    off[int(top + _ROUND_DEPTH * head_w):] = False
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(off.astype(np.uint8))
+    big = np.flatnonzero(np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
+                         >= _ROUND_MIN * head_w) + 1
+    return np.isin(comp, big) if big.size else np.zeros(person.shape, bool)
 
 
 def _solidity(mask: np.ndarray) -> float:
