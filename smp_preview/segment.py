@@ -124,6 +124,10 @@ _ROUND_R = 0.25  # head widths: radius of the disc that sweeps a head's round ou
 _ROUND_CLOSE_MM = 8.0  # ... after closing gaps narrower than twice this
 _ROUND_MARGIN_MM = 2.0  # ... what lies this far beyond the swept area stays (hair tips)
 _ROUND_MIN = 0.1  # ... and parts narrower and shorter than this many head widths (a tuft) stay
+_ROUGH_SIGMA_MM = 1.5  # texture over this reach tells a rough background from smooth skin
+_ROUGH_RATIO = 3.0  # ... 'skin' this many times rougher than the scalp seed ...
+_ROUGH_LL = 1.0  # ... whose colour the background fits at most this much worse (log) ...
+_ROUGH_COMMON = 25.0  # ... and as well as this percentile of its own pixels (a colour it has) is background
 _ROUND_DEPTH = 0.6  # ... in the head's cap: down to this many head widths below its top
 _FRINGE_ALPHA = 0.4  # scalp beside dark hair this far (linear RGB) from the scalp's colour to the dense hair's is hair
 # (0.4, not 0.5: the dense hair's own colour still has scalp between its strands; on the labelled set and on
@@ -2428,12 +2432,13 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
     # GrabCut for skin against the rest, from the seed and the background
     fg = _skin_grabcut(work, prob, (skin_d2 < 9.0) & person, seed, s)
     scores[..., _CLS_SKIN] += _GC_WEIGHT * (2.0 * fg - 1.0)
-    scores, _, _ = _em_refits(
+    scores, ll_skin, _ = _em_refits(
         scores, lab, idx, rng, ll_skin=ll_skin, ll_hair=ll_hair, tex_term=tex_term, skin_seeds=seed & head,
         skin_region=head, sure_person=sure_person, hair_source=head & inner & fibrous & ~unnatural, head_area=head_area,
         hair_zone=head)
     skull = head & person
     scores = _head_steps(scores, work, lab, tex, tex_skin, s, person, skull, skull, highlights=True)
+    scores = _rough_skin_is_background(scores, lab, person, seed, ll_skin, ll_bg, s)
     core = _head_core(scores, seed, s)
     scores = _detached_from_head(scores, core, head, selfie)
     if _DEBUG is not None:
@@ -2482,6 +2487,47 @@ def _off_the_round_head(person: np.ndarray, top: int, head_w: float, s: float) -
     big = np.flatnonzero(np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
                          >= _ROUND_MIN * head_w) + 1
     return np.isin(comp, big) if big.size else np.zeros(person.shape, bool)
+
+
+def _rough_skin_is_background(scores, lab, person, seed, ll_skin, ll_bg, s):
+    """'Skin' that is rough and of a colour the background explains as well is background.
+
+    Skin, above all a bald scalp, is smooth; a busy background of skin colour (wood grain,
+    cork, sand, a wall) that the silhouette took in beside the head is not: where the texture
+    (`_texture` over `_ROUGH_SIGMA_MM`) exceeds the scalp seed's by `_ROUGH_RATIO` times and the
+    background's colour model fits (both log-likelihoods pooled over the same reach inside the
+    silhouette) no worse
+    than the skin's less `_ROUGH_LL`, 'skin' becomes background (not along the silhouette, where
+    the head's edge is a blend; `_detached_from_head` takes what stays of the bulge's rim there).
+    Hair (textured too) is left to
+    the hair model; on a plain backdrop no skin colour fits the background, so nothing changes.
+    """
+    if seed.sum() < 30:
+        return scores
+    sig = max(1.0, _ROUGH_SIGMA_MM * s)
+    tex = _texture(lab, sig, person)
+    rough = tex > _ROUGH_RATIO * max(float(np.median(tex[seed])), 1e-3)
+    cls = _argmax_channels(scores)
+    # not at the silhouette, where the head's edge blends with whatever lies behind it
+    inner = cv2.erode(person.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=round(2.0 * sig)).astype(bool)
+    cand = rough & (cls == _CLS_SKIN) & ~seed & inner
+    if not cand.any():
+        return scores
+    m = person.astype(np.float32)
+    wsum = np.maximum(cv2.GaussianBlur(m, (0, 0), sig), 1e-4)
+    lb = cv2.GaussianBlur(ll_bg.astype(np.float32) * m, (0, 0), sig) / wsum
+    ls = cv2.GaussianBlur(ll_skin.astype(np.float32) * m, (0, 0), sig) / wsum
+    # a colour the background has: as likely as all but its rarest quarter (not a blend that neither
+    # model explains, as a head's edge on a plain backdrop is)
+    common = float(np.percentile(ll_bg[~person], _ROUGH_COMMON)) if (~person).any() else np.inf
+    cut = cand & (lb > ls - _ROUGH_LL) & (lb > common)
+    if _DEBUG is not None:
+        _DEBUG["rough_cut"] = cut
+    if not cut.any():
+        return scores
+    out = scores.copy()
+    out[..., _CLS_BG] = np.where(cut, out.max(axis=2) + 1.0, out[..., _CLS_BG])
+    return out
 
 
 def _solidity(mask: np.ndarray) -> float:
