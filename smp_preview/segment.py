@@ -128,6 +128,7 @@ _ROUGH_SIGMA_MM = 1.5  # texture over this reach tells a rough background from s
 _ROUGH_RATIO = 3.0  # ... 'skin' this many times rougher than the scalp seed ...
 _ROUGH_LL = 1.0  # ... whose colour the background fits at most this much worse (log) ...
 _ROUGH_COMMON = 25.0  # ... and as well as this percentile of its own pixels (a colour it has) is background
+_STRAND_MM = 2.0  # skin in a strand of the outline thinner than twice this is no skin
 _ROUND_DEPTH = 0.6  # ... in the head's cap: down to this many head widths below its top
 _FRINGE_ALPHA = 0.4  # scalp beside dark hair this far (linear RGB) from the scalp's colour to the dense hair's is hair
 # (0.4, not 0.5: the dense hair's own colour still has scalp between its strands; on the labelled set and on
@@ -2441,6 +2442,20 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
     scores = _rough_skin_is_background(scores, lab, person, seed, ll_skin, ll_bg, s)
     core = _head_core(scores, seed, s)
     scores = _detached_from_head(scores, core, head, selfie)
+    # and what now sticks out of the round outline of the head's skin and hair (the rim of a
+    # bulge of background whose inside the steps above gave back)
+    cls = _argmax_channels(scores)
+    region = (cls == _CLS_SKIN) | (cls == _CLS_HAIR)
+    off2 = _off_the_round_head(region, top, head_w, s)
+    # skin is no thin strand: 'skin' in a strand of the head's outline thinner than twice
+    # `_STRAND_MM` (a light stripe of wood grain touching the head) is background; hair
+    # strands stay
+    off2 |= (cls == _CLS_SKIN) & ~_opened(region, _STRAND_MM * s)
+    if selfie is not None:
+        off2 &= selfie < 0.8
+    if off2.any():
+        scores = scores.copy()
+        scores[..., _CLS_BG] = np.where(off2, scores.max(axis=2) + 1.0, scores[..., _CLS_BG])
     if _DEBUG is not None:
         _DEBUG.update(extra=off, seed=seed, head=head, tex=tex, tex_skin=tex_skin, lab=lab, skin=skin, scores=scores,
                       hair_samples=hair_samples, work=work, prob=prob, s=s)
@@ -2455,6 +2470,15 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
              "outline_mask": skull, "px_per_mm_full": s / max(f, 1e-6), "evidence": evidence}
     return scores, zones
 
+
+
+def _opened(mask: np.ndarray, r: float) -> np.ndarray:
+    """Morphological opening of ``mask`` by a disc of radius ``r`` px (by distance transforms:
+    any radius at the same cost; the photo's frame is not an edge)."""
+    inside = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5) > r
+    if not inside.any():
+        return inside
+    return cv2.distanceTransform((~inside).astype(np.uint8), cv2.DIST_L2, 5) <= r
 
 
 def _off_the_round_head(person: np.ndarray, top: int, head_w: float, s: float) -> np.ndarray:
