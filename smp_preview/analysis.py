@@ -75,6 +75,7 @@ _CAP_RESIDUAL = 0.045  # rms distance of the silhouette top from a parabola, in 
 _PERSON_CAP_RESIDUAL = 0.06  # ... at most this for a head the person segmenter confirms
 _MAX_SKIN_CHROMA = 60.0  # skin is never this saturated (an orange, a retina, a red cup are)
 _TOP_CUT = 0.2  # a head cut off by the top of the frame on more than this share of its width
+_CAP_TEX_REL = 0.6  # ... and its skin at most this rough against the rest (hair) of it
 
 
 def _shows_head(ev: dict | None) -> bool:
@@ -86,7 +87,8 @@ def _shows_head(ev: dict | None) -> bool:
     of orange over yellows and reds); a
     compact silhouette of skin and hair inside the frame, with a round top, that the person
     segmenter sees as a person (haired back and side views) or that is the clean skull cap of a
-    head against the background; in both, the skin shown (scalp, forehead or nape) is one solid
+    head against the background, whose skin is smoother than the rest (its hair: a colour wheel
+    is smooth all over); in both, the skin shown (scalp, forehead or nape) is one solid
     patch. Fur, food (a cup and saucer on a wooden table), coins and textures are ragged or lack
     a skin-coloured smooth region.
     """
@@ -99,7 +101,8 @@ def _shows_head(ev: dict | None) -> bool:
     compact = (ev["head_solidity"] >= _HEAD_SOLIDITY and ev["top_cut"] <= _TOP_CUT
                and ev["skin_solidity"] >= _COMPACT_SKIN_SOLIDITY)
     person = compact and ev["selfie"] >= 0.5 and ev["cap_residual"] <= _PERSON_CAP_RESIDUAL
-    cap = compact and ev["head_solidity"] >= _CAP_SOLIDITY and ev["cap_residual"] <= _CAP_RESIDUAL
+    cap = (compact and ev["head_solidity"] >= _CAP_SOLIDITY and ev["cap_residual"] <= _CAP_RESIDUAL
+           and ev["tex_rel"] <= _CAP_TEX_REL)
     return bool(scalp or person or cap)
 
 PERSON_CROP_SHARE = 0.5

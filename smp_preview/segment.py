@@ -114,6 +114,7 @@ _BORDER_SUPPORT = 0.3  # a backdrop colour is shared by this share of the border
 _PERSON_GC_SIDE = 128  # px: GrabCut for the head of a photo without a face runs at this size
 _PERSON_GC_MARGIN = 0.08  # ... with this share of the shorter side along the top, left and right as background
 _PERSON_GC_ITERS = 5
+_PERSON_GC_SURE = 0.95  # ... whose head is person with this probability (its outside background likewise)
 _PERSON_AGREE = 0.9  # IoU of the two heads over which the border colours' softer outline is kept
 _TURN_COVER = 0.3  # a head leaves the frame over at least this share of an edge (where it is cut off)
 _TURN_BOTTOM = 0.05  # a head that covers more of the bottom edge than this is taken as upright
@@ -2225,7 +2226,11 @@ def _person_without_face(rgb: np.ndarray, person_prob: np.ndarray) -> tuple[np.n
     cut = _person_by_grabcut(rgb, turns)
     a, b = border > 0.5, cut > 0.5
     agree = float((a & b).sum()) / max(1, int((a | b).sum()))
-    return np.maximum(person_prob, border if agree >= _PERSON_AGREE else cut), turns
+    # GrabCut's cut is hard: its inside is person with at most `_PERSON_GC_SURE` (and its outside
+    # background likewise), so that the colour models can give back to the background what
+    # plainly looks like it (a red saucer that GrabCut took in with a dark-skinned head)
+    soft = (1.0 - _PERSON_GC_SURE) + (2.0 * _PERSON_GC_SURE - 1.0) * cut
+    return np.maximum(person_prob, border if agree >= _PERSON_AGREE else soft), turns
 
 
 def _person_by_grabcut(rgb: np.ndarray, turns: int) -> np.ndarray:
