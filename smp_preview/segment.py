@@ -2456,7 +2456,9 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
     # `_STRAND_MM` (a light stripe of wood grain touching the head) is background; hair
     # strands stay
     off2 |= (cls == _CLS_SKIN) & ~_opened(region, _STRAND_MM * s)
-    if selfie is not None:
+    if core is not None:
+        off2 &= ~_selfie_on_head(selfie, core)
+    elif selfie is not None:
         off2 &= selfie < 0.8
     if off2.any():
         scores = scores.copy()
@@ -2594,16 +2596,30 @@ def _head_core(scores, seed, s) -> np.ndarray | None:
 def _detached_from_head(scores, core, head, selfie):
     """Skin and hair of the head zone outside the head's core (`_head_core`) are background:
     a busy background's skin- or hair-coloured things beside the head. Where the person
-    segmenter is sure of a person (over 0.8) nothing changes."""
+    segmenter is sure of a person (over 0.8) on the head nothing changes (`_selfie_on_head`)."""
     if core is None:
         return scores
     cls = _argmax_channels(scores)
-    cut = ((cls == _CLS_SKIN) | (cls == _CLS_HAIR)) & ~core & head
-    if selfie is not None:
-        cut &= selfie < 0.8
+    cut = ((cls == _CLS_SKIN) | (cls == _CLS_HAIR)) & ~core & head & ~_selfie_on_head(selfie, core)
     out = scores.copy()
     out[..., _CLS_BG] = np.where(cut, out.max(axis=2) + 1.0, out[..., _CLS_BG])
     return out
+
+
+def _selfie_on_head(selfie, core) -> np.ndarray:
+    """Where the person segmenter is sure of a person (over 0.8) in a region that overlaps the
+    head's ``core``: a person's shoulders, neck or back of the head. Its sure regions apart from
+    the head are not the person's (it takes a cat's face for a person's)."""
+    if selfie is None:
+        return np.zeros(core.shape, bool) if core is not None else False
+    sure = selfie >= 0.8
+    if core is None or not sure.any():
+        return sure
+    n, comp = cv2.connectedComponents(sure.astype(np.uint8))
+    on = np.zeros(n, bool)
+    on[np.unique(comp[sure & core])] = True
+    on[0] = False
+    return on[comp]
 
 
 def _highlights_are_skin(scores, lab, tex, tex_skin, s, zone):
