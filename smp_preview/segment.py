@@ -130,6 +130,8 @@ _ROUGH_RATIO = 3.0  # ... 'skin' this many times rougher than the scalp seed ...
 _ROUGH_LL = 1.0  # ... whose colour the background fits at most this much worse (log) ...
 _ROUGH_COMMON = 25.0  # ... and as well as this percentile of its own pixels (a colour it has) is background
 _STRAND_MM = 2.0  # skin in a strand of the outline thinner than twice this is no skin
+_RIM_BAND_MM = 4.0  # hair this near the silhouette's edge ...
+_RIM_BG_NEARER = 1.5  # ... this many times nearer to the background's colour beside it than to the hair's is background
 _ROUND_DEPTH = 0.6  # ... in the head's cap: down to this many head widths below its top
 _FRINGE_ALPHA = 0.4  # scalp beside dark hair this far (linear RGB) from the scalp's colour to the dense hair's is hair
 # (0.4, not 0.5: the dense hair's own colour still has scalp between its strands; on the labelled set and on
@@ -2445,6 +2447,7 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
     skull = head & person
     scores = _head_steps(scores, work, lab, tex, tex_skin, s, person, skull, skull, highlights=True)
     scores = _rough_skin_is_background(scores, lab, person, seed, ll_skin, ll_bg, s)
+    scores = _rim_hair_like_background(scores, lab, person, s)
     core = _head_core(scores, seed, s)
     scores = _detached_from_head(scores, core, head, selfie)
     # and what now sticks out of the round outline of the head's skin and hair (the rim of a
@@ -2603,6 +2606,49 @@ def _detached_from_head(scores, core, head, selfie):
     cut = ((cls == _CLS_SKIN) | (cls == _CLS_HAIR)) & ~core & head & ~_selfie_on_head(selfie, core)
     out = scores.copy()
     out[..., _CLS_BG] = np.where(cut, out.max(axis=2) + 1.0, out[..., _CLS_BG])
+    return out
+
+
+def _rim_hair_like_background(scores, lab, person, s):
+    """'Hair' along the silhouette whose colour is the background's beside it rather than the
+    hair's further in is background.
+
+    The silhouette of a face-less head on a busy background is only as sharp as the GrabCut
+    that found it (`_person_by_grabcut`): a band of a grey wall or fur beside a head of hair
+    comes along, and the hair model, which has grey or brown, takes it. Within `_RIM_BAND_MM`
+    of the silhouette's edge, a 'hair' pixel nearer (Lab) to the local mean of the background
+    outside than `_RIM_BG_NEARER` times its distance to the local mean of the hair further in
+    goes to the background. A real fringe's hair is like its own hair inside, not like the
+    backdrop (a plain backdrop is far from any hair).
+    """
+    cls = _argmax_channels(scores)
+    hair = cls == _CLS_HAIR
+    if hair.sum() < 20:
+        return scores
+    k = np.ones((3, 3), np.uint8)
+    band_px = max(1, round(_RIM_BAND_MM * s))
+    inner = cv2.erode(person.astype(np.uint8), k, iterations=band_px).astype(bool)
+    rim = hair & ~inner
+    if not rim.any():
+        return scores
+    sig = max(1.5, 3.0 * s)
+    box = _box(rim, _reach(sig) + band_px)
+    if box is None:
+        return scores
+    outside = cv2.erode((~person[box]).astype(np.uint8), k, iterations=max(1, round(1.0 * s)))
+    B, wb = _local_mean(lab[box], outside, sig)
+    H, wh = _local_mean(lab[box], (hair[box] & inner[box]).astype(np.uint8), sig)
+    d_b = np.linalg.norm(lab[box] - B, axis=2)
+    d_h = np.linalg.norm(lab[box] - H, axis=2)
+    cut = rim[box] & (wb > 0.05) & (wh > 0.05) & (d_b * _RIM_BG_NEARER < d_h)
+    if _DEBUG is not None:
+        _DEBUG["rim_cut"] = np.zeros(person.shape, bool)
+        _DEBUG["rim_cut"][box] = cut
+    if not cut.any():
+        return scores
+    out = scores.copy()
+    o = out[box]
+    o[..., _CLS_BG] = np.where(cut, o.max(axis=2) + 1.0, o[..., _CLS_BG])
     return out
 
 
