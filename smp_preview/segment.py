@@ -125,6 +125,8 @@ _ROUND_R = 0.25  # head widths: radius of the disc that sweeps a head's round ou
 _ROUND_CLOSE_MM = 8.0  # ... after closing gaps narrower than twice this
 _ROUND_MARGIN_MM = 2.0  # ... what lies this far beyond the swept area stays (hair tips)
 _ROUND_MIN = 0.1  # ... and parts narrower and shorter than this many head widths (a tuft) stay
+_ROUND_DEPTH = 0.6  # ... in the head's cap: down to this many head widths below its top
+_ROUND_MAX_SHARE = 0.4  # ... unless that is more than this share of the silhouette
 _ROUGH_SIGMA_MM = 1.5  # texture over this reach tells a rough background from smooth skin
 _ROUGH_RATIO = 3.0  # ... 'skin' this many times rougher than the scalp seed ...
 _ROUGH_LL = 1.0  # ... whose colour the background fits at most this much worse (log) ...
@@ -132,7 +134,6 @@ _ROUGH_COMMON = 25.0  # ... and as well as this percentile of its own pixels (a 
 _STRAND_MM = 2.0  # skin in a strand of the outline thinner than twice this is no skin
 _RIM_BAND_MM = 4.0  # hair this near the silhouette's edge ...
 _RIM_BG_NEARER = 1.5  # ... this many times nearer to the background's colour beside it than to the hair's is background
-_ROUND_DEPTH = 0.6  # ... in the head's cap: down to this many head widths below its top
 _FRINGE_ALPHA = 0.4  # scalp beside dark hair this far (linear RGB) from the scalp's colour to the dense hair's is hair
 # (0.4, not 0.5: the dense hair's own colour still has scalp between its strands; on the labelled set and on
 # every degraded copy of it 0.4 gains about twice what 0.5 does and adds no hair to the bald heads)
@@ -2517,10 +2518,15 @@ def _off_the_round_head(person: np.ndarray, top: int, head_w: float, s: float) -
     reach = cv2.distanceTransform((~inside).astype(np.uint8), cv2.DIST_L2, 5)
     off = person & (reach > r + _ROUND_MARGIN_MM * s)
     off[int(top + _ROUND_DEPTH * head_w):] = False
-    n, comp, stats, _ = cv2.connectedComponentsWithStats(off.astype(np.uint8))
+    _, comp, stats, _ = cv2.connectedComponentsWithStats(off.astype(np.uint8))
     big = np.flatnonzero(np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
                          >= _ROUND_MIN * head_w) + 1
-    return np.isin(comp, big) if big.size else np.zeros(person.shape, bool)
+    if not big.size:
+        return np.zeros(person.shape, bool)
+    off = np.isin(comp, big)
+    # a head width overestimated (the silhouette took in a wide table) would give a disc too
+    # large for the crown: then this is no outline to go by
+    return off if off.sum() <= _ROUND_MAX_SHARE * person.sum() else np.zeros(person.shape, bool)
 
 
 def _rough_skin_is_background(scores, lab, person, seed, ll_skin, ll_bg, s):
