@@ -132,8 +132,8 @@ _ROUGH_RATIO = 3.0  # ... 'skin' this many times rougher than the scalp seed ...
 _ROUGH_LL = 1.0  # ... whose colour the background fits at most this much worse (log) ...
 _ROUGH_COMMON = 25.0  # ... and as well as this percentile of its own pixels (a colour it has) is background
 _STRAND_MM = 2.0  # skin in a strand of the outline thinner than twice this is no skin
-_RIM_BAND_MM = 4.0  # hair this near the silhouette's edge ...
-_RIM_BG_NEARER = 1.5  # ... this many times nearer to the background's colour beside it than to the hair's is background
+_EDGE_BAND_MM = 4.0  # face-less 'hair' this near the silhouette's edge ...
+_EDGE_BG_NEARER = 1.5  # ... this many times nearer to the background's colour beside it than to the hair's is background
 _FRINGE_ALPHA = 0.4  # scalp beside dark hair this far (linear RGB) from the scalp's colour to the dense hair's is hair
 # (0.4, not 0.5: the dense hair's own colour still has scalp between its strands; on the labelled set and on
 # every degraded copy of it 0.4 gains about twice what 0.5 does and adds no hair to the bald heads)
@@ -2621,9 +2621,9 @@ def _rim_hair_like_background(scores, lab, person, s):
 
     The silhouette of a face-less head on a busy background is only as sharp as the GrabCut
     that found it (`_person_by_grabcut`): a band of a grey wall or fur beside a head of hair
-    comes along, and the hair model, which has grey or brown, takes it. Within `_RIM_BAND_MM`
+    comes along, and the hair model, which has grey or brown, takes it. Within `_EDGE_BAND_MM`
     of the silhouette's edge, a 'hair' pixel nearer (Lab) to the local mean of the background
-    outside than `_RIM_BG_NEARER` times its distance to the local mean of the hair further in
+    outside than `_EDGE_BG_NEARER` times its distance to the local mean of the hair further in
     goes to the background. A real fringe's hair is like its own hair inside, not like the
     backdrop (a plain backdrop is far from any hair).
     """
@@ -2632,7 +2632,7 @@ def _rim_hair_like_background(scores, lab, person, s):
     if hair.sum() < 20:
         return scores
     k = np.ones((3, 3), np.uint8)
-    band_px = max(1, round(_RIM_BAND_MM * s))
+    band_px = max(1, round(_EDGE_BAND_MM * s))
     inner = cv2.erode(person.astype(np.uint8), k, iterations=band_px).astype(bool)
     rim = hair & ~inner
     if not rim.any():
@@ -2646,7 +2646,7 @@ def _rim_hair_like_background(scores, lab, person, s):
     H, wh = _local_mean(lab[box], (hair[box] & inner[box]).astype(np.uint8), sig)
     d_b = np.linalg.norm(lab[box] - B, axis=2)
     d_h = np.linalg.norm(lab[box] - H, axis=2)
-    cut = rim[box] & (wb > 0.05) & (wh > 0.05) & (d_b * _RIM_BG_NEARER < d_h)
+    cut = rim[box] & (wb > 0.05) & (wh > 0.05) & (d_b * _EDGE_BG_NEARER < d_h)
     if _DEBUG is not None:
         _DEBUG["rim_cut"] = np.zeros(person.shape, bool)
         _DEBUG["rim_cut"][box] = cut
