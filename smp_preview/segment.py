@@ -2350,6 +2350,13 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
     `_scalp_seed`), then the same steps as with a face: hair from the head pixels far from that
     skin, texture, GrabCut for skin against the rest, EM refits, hair against the local scalp
     colour, and skin/background blends at the silhouette.
+
+    A busy background (fur, wood, a gantry, a cup) that the silhouette took in beside the head
+    is given back to the background by what a head is: round (`_off_the_round_head`, on the
+    silhouette before the colour models learn from it and on the skin and hair after them),
+    its skin smooth (`_rough_skin_is_background`) and never a thin strand, its hair at the
+    edge like its hair further in (`_rim_hair_like_background`), and the person segmenter's
+    word counting only where it overlaps the head (`_selfie_on_head`).
     """
     from .face import HEAD_WIDTH_MM
 
@@ -2460,15 +2467,12 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
     # `_STRAND_MM` (a light stripe of wood grain touching the head) is background; hair
     # strands stay
     off2 |= (cls == _CLS_SKIN) & ~_opened(region, _STRAND_MM * s)
-    if core is not None:
-        off2 &= ~_selfie_on_head(selfie, core)
-    elif selfie is not None:
-        off2 &= selfie < 0.8
+    off2 &= ~_selfie_on_head(selfie, core, shape)
     if off2.any():
         scores = scores.copy()
         scores[..., _CLS_BG] = np.where(off2, scores.max(axis=2) + 1.0, scores[..., _CLS_BG])
     if _DEBUG is not None:
-        _DEBUG.update(extra=off, seed=seed, head=head, tex=tex, tex_skin=tex_skin, lab=lab, skin=skin, scores=scores,
+        _DEBUG.update(round_off=off, seed=seed, head=head, tex=tex, tex_skin=tex_skin, lab=lab, skin=skin, scores=scores,
                       hair_samples=hair_samples, work=work, prob=prob, s=s)
     evidence = _head_evidence(scores, seed, skull if core is None else skull & core, tex, tex_skin, skin,
                               prob if selfie is None else selfie, head_w)
@@ -2533,14 +2537,15 @@ def _rough_skin_is_background(scores, lab, person, seed, ll_skin, ll_bg, s):
     """'Skin' that is rough and of a colour the background explains as well is background.
 
     Skin, above all a bald scalp, is smooth; a busy background of skin colour (wood grain,
-    cork, sand, a wall) that the silhouette took in beside the head is not: where the texture
-    (`_texture` over `_ROUGH_SIGMA_MM`) exceeds the scalp seed's by `_ROUGH_RATIO` times and the
-    background's colour model fits (both log-likelihoods pooled over the same reach inside the
-    silhouette) no worse
-    than the skin's less `_ROUGH_LL`, 'skin' becomes background (not along the silhouette, where
-    the head's edge is a blend; `_detached_from_head` takes what stays of the bulge's rim there).
-    Hair (textured too) is left to
-    the hair model; on a plain backdrop no skin colour fits the background, so nothing changes.
+    cork, sand, a wall) that the silhouette took in beside the head is not. Where the texture
+    (`_texture` over `_ROUGH_SIGMA_MM`) exceeds the scalp seed's by `_ROUGH_RATIO` times, the
+    background's colour model fits no worse than the skin's less `_ROUGH_LL` (both
+    log-likelihoods pooled over the same reach inside the silhouette), and fits as well as it
+    fits the commoner part of the background (`_ROUGH_COMMON`: a colour the background has, not
+    a blend that neither model explains), 'skin' becomes background. Not along the silhouette,
+    where the head's edge is a blend: the strands of the bulge's rim that stay go later (see
+    `_scores_upright`). Hair, textured too, is left to the hair model; on a plain backdrop no
+    skin colour fits the background, so nothing changes.
     """
     if seed.sum() < 30:
         return scores
@@ -2557,8 +2562,6 @@ def _rough_skin_is_background(scores, lab, person, seed, ll_skin, ll_bg, s):
     wsum = np.maximum(cv2.GaussianBlur(m, (0, 0), sig), 1e-4)
     lb = cv2.GaussianBlur(ll_bg.astype(np.float32) * m, (0, 0), sig) / wsum
     ls = cv2.GaussianBlur(ll_skin.astype(np.float32) * m, (0, 0), sig) / wsum
-    # a colour the background has: as likely as all but its rarest quarter (not a blend that neither
-    # model explains, as a head's edge on a plain backdrop is)
     common = float(np.percentile(ll_bg[~person], _ROUGH_COMMON)) if (~person).any() else np.inf
     cut = cand & (lb > ls - _ROUGH_LL) & (lb > common)
     if _DEBUG is not None:
@@ -2609,7 +2612,7 @@ def _detached_from_head(scores, core, head, selfie):
     if core is None:
         return scores
     cls = _argmax_channels(scores)
-    cut = ((cls == _CLS_SKIN) | (cls == _CLS_HAIR)) & ~core & head & ~_selfie_on_head(selfie, core)
+    cut = ((cls == _CLS_SKIN) | (cls == _CLS_HAIR)) & ~core & head & ~_selfie_on_head(selfie, core, core.shape)
     out = scores.copy()
     out[..., _CLS_BG] = np.where(cut, out.max(axis=2) + 1.0, out[..., _CLS_BG])
     return out
@@ -2658,12 +2661,13 @@ def _rim_hair_like_background(scores, lab, person, s):
     return out
 
 
-def _selfie_on_head(selfie, core) -> np.ndarray:
+def _selfie_on_head(selfie, core, shape) -> np.ndarray:
     """Where the person segmenter is sure of a person (over 0.8) in a region that overlaps the
-    head's ``core``: a person's shoulders, neck or back of the head. Its sure regions apart from
-    the head are not the person's (it takes a cat's face for a person's)."""
+    head's ``core`` (anywhere it is sure when there is no core): a person's shoulders, neck or
+    back of the head. Its sure regions apart from the head are not the person's (it takes a
+    cat's face or a spacesuit for a person's)."""
     if selfie is None:
-        return np.zeros(core.shape, bool) if core is not None else False
+        return np.zeros(shape, bool)
     sure = selfie >= 0.8
     if core is None or not sure.any():
         return sure
