@@ -116,7 +116,9 @@ _PERSON_GC_MARGIN = 0.08  # ... with this share of the shorter side along the to
 _PERSON_GC_ITERS = 5
 _PERSON_GC_SURE = 0.95  # ... whose head is person with this probability (its outside background likewise)
 _PERSON_AGREE = 0.9  # IoU of the two heads over which the border colours' softer outline is kept
-_TURN_COVER = 0.3  # a head leaves the frame over at least this share of an edge (where it is cut off)
+_TURN_COVER = 1.0 / 6.0  # a head leaves the frame over at least this share of an edge (where it is cut off)
+# (not more: on wood the border colours find only 0.25 of a turned head's edge; a cup's rim at the
+# top edge covers 0.19 and still turns one coffee photo upside down)
 _TURN_BOTTOM = 0.05  # a head that covers more of the bottom edge than this is taken as upright
 _HEAD_DEPTH = 1.3  # the head reaches this many head widths below its top
 _SCALP_DEPTH = 0.9  # ... and its scalp (down to about the brows and the ear tops) this many
@@ -2200,8 +2202,7 @@ def _upright_turns(person: np.ndarray) -> int:
 
     A head leaves the frame on the side of the neck and shoulders (or where the photo cuts it
     off), and its crown is the far side: the frame edge the person covers most is turned to the
-    bottom. 0 when the person covers less than `_TURN_COVER` of every edge (a whole head in view;
-    or a cup's rim or a lamp that a busy background adds to the silhouette at an edge) or
+    bottom. 0 when the person covers less than `_TURN_COVER` of every edge (a whole head in view) or
     reaches the bottom edge at all (then the head may well be upright: on a busy background the
     person mask touches other edges where it spills into the background).
     """
