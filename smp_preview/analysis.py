@@ -67,6 +67,7 @@ def _head_width_px(seg: Segmentation, prob_small: np.ndarray, f: float, width: i
 
 _SKIN_SOLIDITY = 0.88  # a scalp: the largest skin region fills this share of its convex hull
 _SKIN_SHARE = 0.3  # ... and is at least this share of the head
+_SEED_SHARE = 0.12  # ... of which the smooth skin-coloured seed is at least this share (measured >= 0.23 on heads)
 _HEAD_SOLIDITY = 0.85  # skin and hair of the head together, likewise
 _COMPACT_SKIN_SOLIDITY = 0.78  # ... with its largest skin region (scalp, forehead or nape) this solid
 _CAP_SOLIDITY = 0.95  # ... and this much for a head recognised by its outline alone
@@ -74,16 +75,20 @@ _CAP_RESIDUAL = 0.045  # rms distance of the silhouette top from a parabola, in 
 _PERSON_CAP_RESIDUAL = 0.06  # ... at most this for a head the person segmenter confirms
 _MAX_SKIN_CHROMA = 60.0  # skin is never this saturated (an orange, a retina, a red cup are)
 _TOP_CUT = 0.2  # a head cut off by the top of the frame on more than this share of its width
+_CAP_TEX_REL = 0.6  # ... and its skin at most this rough against the rest (hair) of it
 
 
 def _shows_head(ev: dict | None) -> bool:
     """Whether a photo without a face shows a head, from `segment._head_evidence`.
 
     It needs some smooth skin of a skin colour (scalp, neck or ears) and one of: a solid patch
-    of scalp skin that is a good part of the head (bald or thinning heads from any side); a
+    of scalp skin that is a good part of the head, a good part of it the smooth skin-coloured seed
+    it grew from (bald or thinning heads from any side; a colour wheel's skin grows from a speck
+    of orange over yellows and reds); a
     compact silhouette of skin and hair inside the frame, with a round top, that the person
     segmenter sees as a person (haired back and side views) or that is the clean skull cap of a
-    head against the background; in both, the skin shown (scalp, forehead or nape) is one solid
+    head against the background, whose skin is smoother than the rest (its hair: a colour wheel
+    is smooth all over); in both, the skin shown (scalp, forehead or nape) is one solid
     patch. Fur, food (a cup and saucer on a wooden table), coins and textures are ragged or lack
     a skin-coloured smooth region.
     """
@@ -91,11 +96,13 @@ def _shows_head(ev: dict | None) -> bool:
         return True  # a face was found: the face decides
     if ev["seed_px"] < 30 or ev["skin_chroma"] > _MAX_SKIN_CHROMA:
         return False
-    scalp = ev["skin_solidity"] >= _SKIN_SOLIDITY and ev["skin_share"] >= _SKIN_SHARE
+    scalp = (ev["skin_solidity"] >= _SKIN_SOLIDITY and ev["skin_share"] >= _SKIN_SHARE
+             and ev["seed_share"] >= _SEED_SHARE)
     compact = (ev["head_solidity"] >= _HEAD_SOLIDITY and ev["top_cut"] <= _TOP_CUT
                and ev["skin_solidity"] >= _COMPACT_SKIN_SOLIDITY)
     person = compact and ev["selfie"] >= 0.5 and ev["cap_residual"] <= _PERSON_CAP_RESIDUAL
-    cap = compact and ev["head_solidity"] >= _CAP_SOLIDITY and ev["cap_residual"] <= _CAP_RESIDUAL
+    cap = (compact and ev["head_solidity"] >= _CAP_SOLIDITY and ev["cap_residual"] <= _CAP_RESIDUAL
+           and ev["tex_rel"] <= _CAP_TEX_REL)
     return bool(scalp or person or cap)
 
 PERSON_CROP_SHARE = 0.5

@@ -114,6 +114,7 @@ _BORDER_SUPPORT = 0.3  # a backdrop colour is shared by this share of the border
 _PERSON_GC_SIDE = 128  # px: GrabCut for the head of a photo without a face runs at this size
 _PERSON_GC_MARGIN = 0.08  # ... with this share of the shorter side along the top, left and right as background
 _PERSON_GC_ITERS = 5
+_PERSON_GC_SURE = 0.95  # ... whose head is person with this probability (its outside background likewise)
 _PERSON_AGREE = 0.9  # IoU of the two heads over which the border colours' softer outline is kept
 # The head's outline with a face (`_head_edge_grabcut`)
 _HEAD_EDGE_OUT_MM = 12.0  # GrabCut decides from this far outside the person segmenter's outline
@@ -121,12 +122,28 @@ _HEAD_EDGE_IN_MM = 0.5  # ... to this far inside it
 _HEAD_EDGE_V = -10.0  # ... above this height (mm above the glabella: from about the eyes up)
 _HEAD_EDGE_SIDE = 256  # px: on the band's box reduced to this size
 _HEAD_EDGE_ITERS = 3
-_HEAD_EDGE_CLIP = 0.05
-_ADDED_NOT_SKIN = 4.0  # log-odds against skin where GrabCut added to the segmenter's head  # the person probability it gives stays within this of 0 and 1
+_HEAD_EDGE_CLIP = 0.05  # the person probability it gives stays within this of 0 and 1
+_ADDED_NOT_SKIN = 4.0  # log-odds against skin where GrabCut added to the segmenter's head
+_TURN_COVER = 1.0 / 6.0  # a head leaves the frame over at least this share of an edge (where it is cut off)
+# (not more: on wood the border colours find only 0.25 of a turned head's edge; a cup's rim at the
+# top edge covers 0.19 and still turns one coffee photo upside down)
 _TURN_BOTTOM = 0.05  # a head that covers more of the bottom edge than this is taken as upright
 _HEAD_DEPTH = 1.3  # the head reaches this many head widths below its top
 _SCALP_DEPTH = 0.9  # ... and its scalp (down to about the brows and the ear tops) this many
 _DETACH_MM = 8.0  # skin/hair joined to the head by a bridge thinner than twice this is not the head
+_ROUND_R = 0.25  # head widths: radius of the disc that sweeps a head's round outline (see `_off_the_round_head`)
+_ROUND_CLOSE_MM = 8.0  # ... after closing gaps narrower than twice this
+_ROUND_MARGIN_MM = 2.0  # ... what lies this far beyond the swept area stays (hair tips)
+_ROUND_MIN = 0.1  # ... and parts narrower and shorter than this many head widths (a tuft) stay
+_ROUND_DEPTH = 0.6  # ... in the head's cap: down to this many head widths below its top
+_ROUND_MAX_SHARE = 0.4  # ... unless that is more than this share of the silhouette
+_ROUGH_SIGMA_MM = 1.5  # texture over this reach tells a rough background from smooth skin
+_ROUGH_RATIO = 3.0  # ... 'skin' this many times rougher than the scalp seed ...
+_ROUGH_LL = 1.0  # ... whose colour the background fits at most this much worse (log) ...
+_ROUGH_COMMON = 25.0  # ... and as well as this percentile of its own pixels (a colour it has) is background
+_STRAND_MM = 2.0  # skin in a strand of the outline thinner than twice this is no skin
+_EDGE_BAND_MM = 4.0  # face-less 'hair' this near the silhouette's edge ...
+_EDGE_BG_NEARER = 1.5  # ... this many times nearer to the background's colour beside it than to the hair's is background
 _FRINGE_ALPHA = 0.4  # scalp beside dark hair this far (linear RGB) from the scalp's colour to the dense hair's is hair
 # (0.4, not 0.5: the dense hair's own colour still has scalp between its strands; on the labelled set and on
 # every degraded copy of it 0.4 gains about twice what 0.5 does and adds no hair to the bald heads)
@@ -2289,7 +2306,7 @@ def _upright_turns(person: np.ndarray) -> int:
 
     A head leaves the frame on the side of the neck and shoulders (or where the photo cuts it
     off), and its crown is the far side: the frame edge the person covers most is turned to the
-    bottom. 0 when the person covers less than a sixth of every edge (a whole head in view) or
+    bottom. 0 when the person covers less than `_TURN_COVER` of every edge (a whole head in view) or
     reaches the bottom edge at all (then the head may well be upright: on a busy background the
     person mask touches other edges where it spills into the background).
     """
@@ -2298,7 +2315,7 @@ def _upright_turns(person: np.ndarray) -> int:
     # np.rot90 turns counter-clockwise: k = 1 brings the left edge to the bottom, 2 the top, 3 the right
     cover = {0: person[-1].mean(), 1: person[:, 0].mean(), 2: person[0].mean(), 3: person[:, -1].mean()}
     k, most = max(cover.items(), key=lambda kv: kv[1])
-    if most < 1.0 / 6.0 or cover[0] > _TURN_BOTTOM:
+    if most < _TURN_COVER or cover[0] > _TURN_BOTTOM:
         return 0
     return int(k)
 
@@ -2317,7 +2334,11 @@ def _person_without_face(rgb: np.ndarray, person_prob: np.ndarray) -> tuple[np.n
     cut = _person_by_grabcut(rgb, turns)
     a, b = border > 0.5, cut > 0.5
     agree = float((a & b).sum()) / max(1, int((a | b).sum()))
-    return np.maximum(person_prob, border if agree >= _PERSON_AGREE else cut), turns
+    # GrabCut's cut is hard: its inside is person with at most `_PERSON_GC_SURE` (and its outside
+    # background likewise), so that the colour models can give back to the background what
+    # plainly looks like it (a red saucer that GrabCut took in with a dark-skinned head)
+    soft = (1.0 - _PERSON_GC_SURE) + (2.0 * _PERSON_GC_SURE - 1.0) * cut
+    return np.maximum(person_prob, border if agree >= _PERSON_AGREE else soft), turns
 
 
 def _person_by_grabcut(rgb: np.ndarray, turns: int) -> np.ndarray:
@@ -2434,6 +2455,13 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
     `_scalp_seed`), then the same steps as with a face: hair from the head pixels far from that
     skin, texture, GrabCut for skin against the rest, EM refits, hair against the local scalp
     colour, and skin/background blends at the silhouette.
+
+    A busy background (fur, wood, a gantry, a cup) that the silhouette took in beside the head
+    is given back to the background by what a head is: round (`_off_the_round_head`, on the
+    silhouette before the colour models learn from it and on the skin and hair after them),
+    its skin smooth (`_rough_skin_is_background`) and never a thin strand, its hair at the
+    edge like its hair further in (`_rim_hair_like_background`), and the person segmenter's
+    word counting only where it overlaps the head (`_selfie_on_head`).
     """
     from .face import HEAD_WIDTH_MM
 
@@ -2448,6 +2476,15 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
     main = comp == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA])) if n > 1 else person
     top, head_w = _head_rows(main)
     s = head_w / HEAD_WIDTH_MM  # px per mm on the working image
+    # things beside the head that a busy background adds to the silhouette (a cat's eyes, a
+    # gantry, a bulge of wood grain) stick out of the head's round outline: background
+    off = _off_the_round_head(main, top, head_w, s)
+    if selfie is not None:
+        off &= selfie < 0.8
+    if off.any():
+        prob = np.where(off, np.minimum(prob, 0.05), prob).astype(np.float32)
+        person = prob > 0.5
+        sure_person = prob > 0.8
     rows = np.arange(h)[:, None]
     head = np.broadcast_to(rows < top + _HEAD_DEPTH * head_w, shape)
     lab = _to_lab(work)
@@ -2472,10 +2509,17 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
 
     inner = cv2.erode(sure_person.astype(np.uint8), np.ones((3, 3), np.uint8),
                       iterations=max(1, round(3.0 * s))).astype(bool)
+    # a clear colour that no hair or skin has: headwear, or a busy background's red cup, blue
+    # sky or green leaves the silhouette took in
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
+    hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
+    unnatural = ((chroma > 45.0) | ((chroma > 22.0) & ((hue < 20.0) | (hue > 100.0)))) & person
+    unnatural = cv2.morphologyEx(unnatural.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8),
+                                 iterations=max(1, round(1.0 * s))).astype(bool)
     # hair samples are fibrous: a smooth region far from the skin colour is a highlight or a
-    # blown-out part of the scalp (or a smooth hat), not hair
+    # blown-out part of the scalp (or a smooth hat), not hair; nor is a colour no hair has
     fibrous = tex > _FIBROUS * tex_skin
-    hair_samples = head & inner & (skin_d2 > 9.0) & fibrous
+    hair_samples = head & inner & (skin_d2 > 9.0) & fibrous & ~unnatural
     head_area = max(1, int((head & person).sum()))
     has_hair = hair_samples.sum() > max(15, _HAIR_MIN_SHARE * head_area)
     if has_hair:
@@ -2499,11 +2543,6 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
     scores[..., _CLS_HAIR] = lp_person + ll_hair + np.where(head & person, 0.0, -4.0)
     scores[..., _CLS_OTHER] = lp_person + ll_other + np.where(head, -2.5, 0.0)
     # hats and caps: a clear colour that no hair or skin has is headwear
-    chroma = np.hypot(lab[..., 1], lab[..., 2])
-    hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
-    unnatural = ((chroma > 45.0) | ((chroma > 22.0) & ((hue < 20.0) | (hue > 100.0)))) & person
-    unnatural = cv2.morphologyEx(unnatural.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8),
-                                 iterations=max(1, round(1.0 * s))).astype(bool)
     scores[..., _CLS_OTHER] += np.where(unnatural, 6.0, 0.0)
     scores[..., _CLS_HAIR] -= np.where(unnatural, 6.0, 0.0)
     # blown-out light on the head (a shiny or overexposed scalp) is flat white: smooth skin,
@@ -2514,19 +2553,36 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
     # GrabCut for skin against the rest, from the seed and the background
     fg = _skin_grabcut(work, prob, (skin_d2 < 9.0) & person, seed, s)
     scores[..., _CLS_SKIN] += _GC_WEIGHT * (2.0 * fg - 1.0)
-    scores, _, _ = _em_refits(
+    scores, ll_skin, _ = _em_refits(
         scores, lab, idx, rng, ll_skin=ll_skin, ll_hair=ll_hair, tex_term=tex_term, skin_seeds=seed & head,
-        skin_region=head, sure_person=sure_person, hair_source=head & inner & fibrous, head_area=head_area,
+        skin_region=head, sure_person=sure_person, hair_source=head & inner & fibrous & ~unnatural, head_area=head_area,
         hair_zone=head)
     skull = head & person
     scores = _head_steps(scores, work, lab, tex, tex_skin, s, person, skull, skull, highlights=True)
+    scores = _rough_skin_is_background(scores, lab, person, seed, ll_skin, ll_bg, s)
+    scores = _rim_hair_like_background(scores, lab, person, s)
     core = _head_core(scores, seed, s)
     scores = _detached_from_head(scores, core, head, selfie)
+    # and what now sticks out of the round outline of the head's skin and hair (the rim of a
+    # bulge of background whose inside the steps above gave back)
+    cls = _argmax_channels(scores)
+    region = (cls == _CLS_SKIN) | (cls == _CLS_HAIR)
+    off2 = _off_the_round_head(region, top, head_w, s)
+    # skin is no thin strand: 'skin' in a strand of the head's outline thinner than twice
+    # `_STRAND_MM` (a light stripe of wood grain touching the head) is background; hair
+    # strands stay
+    off2 |= (cls == _CLS_SKIN) & ~_opened(region, _STRAND_MM * s)
+    off2 &= ~_selfie_on_head(selfie, core, shape)
+    if off2.any():
+        scores = scores.copy()
+        scores[..., _CLS_BG] = np.where(off2, scores.max(axis=2) + 1.0, scores[..., _CLS_BG])
     if _DEBUG is not None:
-        _DEBUG.update(seed=seed, head=head, tex=tex, tex_skin=tex_skin, lab=lab, skin=skin, scores=scores,
+        _DEBUG.update(round_off=off, seed=seed, head=head, tex=tex, tex_skin=tex_skin, lab=lab, skin=skin, scores=scores,
                       hair_samples=hair_samples, work=work, prob=prob, s=s)
     evidence = _head_evidence(scores, seed, skull if core is None else skull & core, tex, tex_skin, skin,
                               prob if selfie is None else selfie, head_w)
+    if _DEBUG is not None:
+        _DEBUG["evidence"] = evidence
     # skin down to about the brows and the tops of the ears is scalp; below it, the face, the
     # nape or the neck of a side or back view is other skin (no dots go there)
     scalp_zone = np.broadcast_to(rows < top + _SCALP_DEPTH * head_w, shape)
@@ -2534,6 +2590,92 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
              "outline_mask": skull, "px_per_mm_full": s / max(f, 1e-6), "evidence": evidence}
     return scores, zones
 
+
+
+def _opened(mask: np.ndarray, r: float) -> np.ndarray:
+    """Morphological opening of ``mask`` by a disc of radius ``r`` px (by distance transforms:
+    any radius at the same cost; the photo's frame is not an edge)."""
+    inside = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5) > r
+    if not inside.any():
+        return inside
+    return cv2.distanceTransform((~inside).astype(np.uint8), cv2.DIST_L2, 5) <= r
+
+
+def _off_the_round_head(person: np.ndarray, top: int, head_w: float, s: float) -> np.ndarray:
+    """Parts of the head's silhouette that stick out of its round outline (bool mask).
+
+    A head's outline, hair included, is round: seen from above, behind or the side its
+    curvature radius is nowhere under about 0.35 head widths, so a disc of `_ROUND_R` head
+    widths rolled inside the silhouette reaches all of it (a morphological opening, here by
+    distance transforms; the photo's frame does not count as an edge). What the disc does not
+    reach by more than `_ROUND_MARGIN_MM`, in the head's cap (`_ROUND_DEPTH`), is kept out
+    where it forms a part wider or longer than `_ROUND_MIN` head widths: things of a busy
+    background that the silhouette took in beside the head. Ears and a nose (lower down) and
+    hair tips (small) stay.
+    """
+    if person.sum() < 30:
+        return np.zeros(person.shape, bool)
+    # closed first: a gap of a few mm in the silhouette (a fringe whose colour the background
+    # shares, apart from the scalp) is no outline
+    c = _ROUND_CLOSE_MM * s
+    grown = cv2.distanceTransform((~person).astype(np.uint8), cv2.DIST_L2, 5) <= c
+    closed = cv2.distanceTransform(grown.astype(np.uint8), cv2.DIST_L2, 5) > c
+    r = _ROUND_R * head_w
+    inside = cv2.distanceTransform(closed.astype(np.uint8), cv2.DIST_L2, 5) > r
+    if not inside.any():
+        return np.zeros(person.shape, bool)
+    reach = cv2.distanceTransform((~inside).astype(np.uint8), cv2.DIST_L2, 5)
+    off = person & (reach > r + _ROUND_MARGIN_MM * s)
+    off[int(top + _ROUND_DEPTH * head_w):] = False
+    _, comp, stats, _ = cv2.connectedComponentsWithStats(off.astype(np.uint8))
+    big = np.flatnonzero(np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
+                         >= _ROUND_MIN * head_w) + 1
+    if not big.size:
+        return np.zeros(person.shape, bool)
+    off = np.isin(comp, big)
+    # a head width overestimated (the silhouette took in a wide table) would give a disc too
+    # large for the crown: then this is no outline to go by
+    return off if off.sum() <= _ROUND_MAX_SHARE * person.sum() else np.zeros(person.shape, bool)
+
+
+def _rough_skin_is_background(scores, lab, person, seed, ll_skin, ll_bg, s):
+    """'Skin' that is rough and of a colour the background explains as well is background.
+
+    Skin, above all a bald scalp, is smooth; a busy background of skin colour (wood grain,
+    cork, sand, a wall) that the silhouette took in beside the head is not. Where the texture
+    (`_texture` over `_ROUGH_SIGMA_MM`) exceeds the scalp seed's by `_ROUGH_RATIO` times, the
+    background's colour model fits no worse than the skin's less `_ROUGH_LL` (both
+    log-likelihoods pooled over the same reach inside the silhouette), and fits as well as it
+    fits the commoner part of the background (`_ROUGH_COMMON`: a colour the background has, not
+    a blend that neither model explains), 'skin' becomes background. Not along the silhouette,
+    where the head's edge is a blend: the strands of the bulge's rim that stay go later (see
+    `_scores_upright`). Hair, textured too, is left to the hair model; on a plain backdrop no
+    skin colour fits the background, so nothing changes.
+    """
+    if seed.sum() < 30:
+        return scores
+    sig = max(1.0, _ROUGH_SIGMA_MM * s)
+    tex = _texture(lab, sig, person)
+    rough = tex > _ROUGH_RATIO * max(float(np.median(tex[seed])), 1e-3)
+    cls = _argmax_channels(scores)
+    # not at the silhouette, where the head's edge blends with whatever lies behind it
+    inner = cv2.erode(person.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=round(2.0 * sig)).astype(bool)
+    cand = rough & (cls == _CLS_SKIN) & ~seed & inner
+    if not cand.any():
+        return scores
+    m = person.astype(np.float32)
+    wsum = np.maximum(cv2.GaussianBlur(m, (0, 0), sig), 1e-4)
+    lb = cv2.GaussianBlur(ll_bg.astype(np.float32) * m, (0, 0), sig) / wsum
+    ls = cv2.GaussianBlur(ll_skin.astype(np.float32) * m, (0, 0), sig) / wsum
+    common = float(np.percentile(ll_bg[~person], _ROUGH_COMMON)) if (~person).any() else np.inf
+    cut = cand & (lb > ls - _ROUGH_LL) & (lb > common)
+    if _DEBUG is not None:
+        _DEBUG["rough_cut"] = cut
+    if not cut.any():
+        return scores
+    out = scores.copy()
+    out[..., _CLS_BG] = np.where(cut, out.max(axis=2) + 1.0, out[..., _CLS_BG])
+    return out
 
 
 def _solidity(mask: np.ndarray) -> float:
@@ -2571,16 +2713,74 @@ def _head_core(scores, seed, s) -> np.ndarray | None:
 def _detached_from_head(scores, core, head, selfie):
     """Skin and hair of the head zone outside the head's core (`_head_core`) are background:
     a busy background's skin- or hair-coloured things beside the head. Where the person
-    segmenter is sure of a person (over 0.8) nothing changes."""
+    segmenter is sure of a person (over 0.8) on the head nothing changes (`_selfie_on_head`)."""
     if core is None:
         return scores
     cls = _argmax_channels(scores)
-    cut = ((cls == _CLS_SKIN) | (cls == _CLS_HAIR)) & ~core & head
-    if selfie is not None:
-        cut &= selfie < 0.8
+    cut = ((cls == _CLS_SKIN) | (cls == _CLS_HAIR)) & ~core & head & ~_selfie_on_head(selfie, core, core.shape)
     out = scores.copy()
     out[..., _CLS_BG] = np.where(cut, out.max(axis=2) + 1.0, out[..., _CLS_BG])
     return out
+
+
+def _rim_hair_like_background(scores, lab, person, s):
+    """'Hair' along the silhouette whose colour is the background's beside it rather than the
+    hair's further in is background.
+
+    The silhouette of a face-less head on a busy background is only as sharp as the GrabCut
+    that found it (`_person_by_grabcut`): a band of a grey wall or fur beside a head of hair
+    comes along, and the hair model, which has grey or brown, takes it. Within `_EDGE_BAND_MM`
+    of the silhouette's edge, a 'hair' pixel nearer (Lab) to the local mean of the background
+    outside than `_EDGE_BG_NEARER` times its distance to the local mean of the hair further in
+    goes to the background. A real fringe's hair is like its own hair inside, not like the
+    backdrop (a plain backdrop is far from any hair).
+    """
+    cls = _argmax_channels(scores)
+    hair = cls == _CLS_HAIR
+    if hair.sum() < 20:
+        return scores
+    k = np.ones((3, 3), np.uint8)
+    band_px = max(1, round(_EDGE_BAND_MM * s))
+    inner = cv2.erode(person.astype(np.uint8), k, iterations=band_px).astype(bool)
+    rim = hair & ~inner
+    if not rim.any():
+        return scores
+    sig = max(1.5, 3.0 * s)
+    box = _box(rim, _reach(sig) + band_px)
+    if box is None:
+        return scores
+    outside = cv2.erode((~person[box]).astype(np.uint8), k, iterations=max(1, round(1.0 * s)))
+    B, wb = _local_mean(lab[box], outside, sig)
+    H, wh = _local_mean(lab[box], (hair[box] & inner[box]).astype(np.uint8), sig)
+    d_b = np.linalg.norm(lab[box] - B, axis=2)
+    d_h = np.linalg.norm(lab[box] - H, axis=2)
+    cut = rim[box] & (wb > 0.05) & (wh > 0.05) & (d_b * _EDGE_BG_NEARER < d_h)
+    if _DEBUG is not None:
+        _DEBUG["rim_cut"] = np.zeros(person.shape, bool)
+        _DEBUG["rim_cut"][box] = cut
+    if not cut.any():
+        return scores
+    out = scores.copy()
+    o = out[box]
+    o[..., _CLS_BG] = np.where(cut, o.max(axis=2) + 1.0, o[..., _CLS_BG])
+    return out
+
+
+def _selfie_on_head(selfie, core, shape) -> np.ndarray:
+    """Where the person segmenter is sure of a person (over 0.8) in a region that overlaps the
+    head's ``core`` (anywhere it is sure when there is no core): a person's shoulders, neck or
+    back of the head. Its sure regions apart from the head are not the person's (it takes a
+    cat's face or a spacesuit for a person's)."""
+    if selfie is None:
+        return np.zeros(shape, bool)
+    sure = selfie >= 0.8
+    if core is None or not sure.any():
+        return sure
+    n, comp = cv2.connectedComponents(sure.astype(np.uint8))
+    on = np.zeros(n, bool)
+    on[np.unique(comp[sure & core])] = True
+    on[0] = False
+    return on[comp]
 
 
 def _highlights_are_skin(scores, lab, tex, tex_skin, s, zone):

@@ -196,3 +196,59 @@ def test_a_head_without_a_face_on_a_cat_tissue_wood_or_shuttle(shared_photos, an
     assert bg_iou > bg_min and skin > skin_min, (bg_iou, skin)
     if hair_min is not None:
         assert hair > hair_min, hair
+
+
+# name, backdrop, least background IoU, most share of the true background taken as hair, least
+# hair IoU (None: bald). Measured 0.972 / 1.6 %, 0.946 / 3.4 %, 0.969 / 2.2 % / 0.696 and
+# 0.937 / 6.0 % / 0.555; before the round outline and the person segmenter's check (commit
+# 38a28c9) 0.886 / 10.4 %, 0.827 / 15.7 %, 0.872 / 11.7 % / 0.450 and 0.880 / 9.0 % / 0.475.
+BESIDE_THE_HEAD = [("A000376", "chelsea", 0.94, 0.04, None), ("C001072", "chelsea", 0.91, 0.06, None),
+                   ("K000388", "chelsea", 0.93, 0.05, 0.65), ("K000375", "astro", 0.90, 0.09, 0.51)]
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("name,backdrop,bg_min,hair_on_bg_max,hair_min", BESIDE_THE_HEAD)
+def test_a_cats_eyes_or_a_gantry_beside_a_face_less_head_are_no_hair(shared_photos, analysis_of, models, name,
+                                                                     backdrop, bg_min, hair_on_bg_max, hair_min):
+    """The cat's eyes above the head and the shuttle's gantry beside it are taken into the
+    silhouette by GrabCut, and the person segmenter is sure of a 'person' on the cat's fur: they
+    stick out of the head's round outline and lie apart from the head, so they are background,
+    not hair."""
+    rgb, t = _pasted_top(shared_photos, analysis_of, name, backdrop)
+    a = analyse(Photo(rgb, f"{name}_{backdrop}"), models)
+    bg, _, hair = _scores(a.labels, t)
+    assert bg > bg_min, bg
+    assert (a.labels[t == BACKGROUND] == HAIR).mean() < hair_on_bg_max
+    if hair_min is not None:
+        assert hair > hair_min, hair
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("name", ["A000376", "C001072", "H001077"])
+def test_wood_grain_beside_a_bald_face_less_head_is_not_scalp(shared_photos, analysis_of, models, name):
+    """A bald top on the bare wooden table: the light stripes of the grain are skin-coloured, and
+    GrabCut took a bulge of them in beside the head, where they were scalp (dots on the table
+    in a preview: 6.9 / 4.5 / 6.4 % of the background before). The grain is rough where skin is
+    smooth, and its stripes are thinner than skin ever is: background (measured 2.4 / 2.3 /
+    1.3 %, the rest a fringe along the outline; background IoU 0.974 / 0.976 / 0.983, skin
+    0.938 / 0.941 / 0.950)."""
+    rgb, t = _pasted_top(shared_photos, analysis_of, name, "wood")
+    a = analyse(Photo(rgb, f"{name}_wood"), models)
+    assert (a.labels[t == BACKGROUND] == SCALP).mean() < 0.035
+    bg, skin, _ = _scores(a.labels, t)
+    assert bg > 0.95 and skin > 0.91, (bg, skin)
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("name,skin_min", [("E000296", 0.93), ("I000058", 0.90), ("P000617", 0.87)])
+def test_a_bald_head_under_a_cup_on_a_saucer_is_found(shared_photos, analysis_of, models, name, skin_min):
+    """The head pasted under a white cup on a red saucer: the cup's rim hugging the head top no
+    longer makes the head ragged, nor does the saucer beside a dark-skinned head (all three were
+    refused before; measured skin 0.958 / 0.936 / 0.902, scalp on the background 0.9 / 1.3 /
+    4.8 %). C001072 is still refused: there the border colours miss the head (its skin is the
+    wood's colour) and the rim at the top edge turns the photo upside down."""
+    rgb, t = _pasted_top(shared_photos, analysis_of, name, "coffee")
+    a = analyse(Photo(rgb, f"{name}_coffee"), models)  # NoHeadFound fails the test
+    bg, skin, _ = _scores(a.labels, t)
+    assert bg > 0.92 and skin > skin_min, (bg, skin)
+    assert (a.labels[t == BACKGROUND] == SCALP).mean() < 0.07
