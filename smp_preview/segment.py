@@ -116,6 +116,10 @@ _PERSON_GC_MARGIN = 0.08  # ... with this share of the shorter side along the to
 _PERSON_GC_ITERS = 5
 _PERSON_GC_SURE = 0.95  # ... whose head is person with this probability (its outside background likewise)
 _PERSON_AGREE = 0.9  # IoU of the two heads over which the border colours' softer outline is kept
+_FILL_SKIN = 0.95  # a head fills the frame: this share of its border skin-coloured (close-ups 0.96-1, busy backdrops 0.94 at most) ...
+_FILL_NEAR = 0.8  # ... this share of it near the centre's colour ...
+_FILL_TEX = (0.7, 1.6)  # ... and its texture this many times the centre's
+_FILL_PROB = 0.9  # ... is person with this probability everywhere
 # The head's outline with a face (`_head_edge_grabcut`)
 _HEAD_EDGE_OUT_MM = 12.0  # GrabCut decides from this far outside the person segmenter's outline
 _HEAD_EDGE_IN_MM = 0.5  # ... to this far inside it
@@ -1628,10 +1632,10 @@ SKIN_HUE_DEG = (30.0, 65.0)
 _BLOWN_BONUS = 4.0  # log-odds for skin on the face where a channel is clipped and the pixel is smooth
 _BLOWN_TEX = 2.0  # ... i.e. under this many times the face skin's texture
 _WB_INSIDE = 10.0  # a cast is undone up to this far inside SKIN_HUE_DEG (to 40 or 55 degrees)
-_WB_MAX = 1.8
+_WB_MAX = 1.8  # largest red/blue gain ratio of the white balance correction
 _SCLERA_MIN_PX = 30  # eye-white pixels needed to judge the light's colour from them
 _SCLERA_WARM = 22.0  # the whites of the eyes more yellow than this (Lab b*) show a warm cast
-_SCLERA_B = 12.0  # ... which is undone to this, their usual tint in the labelled portraits  # largest red/blue gain ratio of the white balance correction
+_SCLERA_B = 12.0  # ... which is undone to this, their usual tint in the labelled portraits
 
 
 def _sclera_mask(shape, lm: np.ndarray) -> np.ndarray:
@@ -2329,6 +2333,8 @@ def _person_without_face(rgb: np.ndarray, person_prob: np.ndarray) -> tuple[np.n
     takes the larger of it and `_person_by_grabcut`. The turns come from the selfie segmenter
     joined with what the border colours do not explain (`_person_from_border`).
     """
+    if _fills_the_frame(rgb):
+        return np.maximum(person_prob, np.float32(_FILL_PROB)), 0
     border = _person_from_border(rgb)
     turns = _upright_turns(np.maximum(person_prob, border) > 0.5)
     cut = _person_by_grabcut(rgb, turns)
@@ -2339,6 +2345,37 @@ def _person_without_face(rgb: np.ndarray, person_prob: np.ndarray) -> tuple[np.n
     # plainly looks like it (a red saucer that GrabCut took in with a dark-skinned head)
     soft = (1.0 - _PERSON_GC_SURE) + (2.0 * _PERSON_GC_SURE - 1.0) * cut
     return np.maximum(person_prob, border if agree >= _PERSON_AGREE else soft), turns
+
+
+def _fills_the_frame(rgb: np.ndarray) -> bool:
+    """Whether the head fills the whole frame (a close-up of the crown or the scalp).
+
+    Its border is then the head too: skin-coloured all round (`_skin_prior` on at least
+    `_FILL_SKIN` of it), mostly of the centre's colour (Lab distance under 20 on at least
+    `_FILL_NEAR` of it) and as textured as the centre (the ratio of their median textures within
+    `_FILL_TEX`): the scalp's pores, stubble and hair reach the frame. A plain skin-coloured wall
+    around a head is far smoother than the scalp; fur, wood or tissue are rougher or of other
+    colours.
+    """
+    H, W = rgb.shape[:2]
+    f = min(1.0, 256.0 / max(H, W))
+    small = cv2.resize(rgb, (max(8, round(W * f)), max(8, round(H * f))), interpolation=cv2.INTER_AREA)
+    lab = _to_lab(small)
+    h, w = lab.shape[:2]
+    b = max(2, int(0.04 * min(h, w)))
+    ring = np.zeros((h, w), bool)
+    ring[:b] = ring[-b:] = True
+    ring[:, :b] = ring[:, -b:] = True
+    centre = np.zeros((h, w), bool)
+    centre[h // 3: h - h // 6, w // 3: w - w // 3] = True
+    if _skin_prior(lab)[ring].mean() < _FILL_SKIN:
+        return False
+    near = np.linalg.norm(lab[ring] - np.median(lab[centre], axis=0), axis=1) < 20.0
+    if near.mean() < _FILL_NEAR:
+        return False
+    tex = _texture(lab, 0.8, None)
+    ratio = float(np.median(tex[ring])) / max(1e-3, float(np.median(tex[centre])))
+    return _FILL_TEX[0] <= ratio <= _FILL_TEX[1]
 
 
 def _person_by_grabcut(rgb: np.ndarray, turns: int) -> np.ndarray:
