@@ -151,15 +151,6 @@ def _person_share(prob: np.ndarray, face: FaceGeometry) -> float:
     return float(prob[sel].mean()) if sel.any() else 0.0
 
 
-def _is_a_persons_face(models: Models, small: np.ndarray, face: FaceGeometry, prob: np.ndarray) -> bool:
-    """Whether the person segmenter sees a person over the face's oval (`FACE_MIN_PERSON`): on
-    the whole photo, or where the face is small in it, on a portrait-framed crop around it (see
-    `_person_around_face`)."""
-    if _person_share(prob, face) >= FACE_MIN_PERSON:
-        return True
-    return _person_share(_person_around_face(models, small, face, prob), face) >= FACE_MIN_PERSON
-
-
 def analyse(
     photo: Photo,
     models: Models | None = None,
@@ -197,9 +188,18 @@ def analyse(
     prob_small = models.person_probability(small)
     timings["person_mask"] = (time.perf_counter() - t1) * 1e3
 
-    # the landmarker sees faces in a cat, a colour wheel or a pattern; the person segmenter
-    # does not see a person there
-    faces = [fc for fc in faces if _is_a_persons_face(models, small, fc, prob_small)]
+    # the landmarker sees faces in a cat, a colour wheel or a pattern; the person segmenter does
+    # not see a person over their oval (`FACE_MIN_PERSON`), on the whole photo nor, where a face
+    # is small in it, on a portrait-framed crop around it (run once per face, kept for the first)
+    around = {}
+
+    def person_near(fc):
+        if id(fc) not in around:
+            around[id(fc)] = _person_around_face(models, small, fc, prob_small)
+        return around[id(fc)]
+
+    faces = [fc for fc in faces if _person_share(prob_small, fc) >= FACE_MIN_PERSON
+             or _person_share(person_near(fc), fc) >= FACE_MIN_PERSON]
     face = None
     if faces:
         if len(faces) > 1 and not allow_several_faces:
@@ -220,7 +220,7 @@ def analyse(
         )
 
     if faces:
-        prob_small = _person_around_face(models, small, faces[0], prob_small)
+        prob_small = person_near(faces[0])
     t2 = time.perf_counter()
     seg = segment_head(rgb, face, prob_small)
     timings["segment"] = (time.perf_counter() - t2) * 1e3

@@ -1670,17 +1670,39 @@ def _sclera_gain(work: np.ndarray, sclera: np.ndarray) -> float | None:
     lin = _srgb_to_linear(px[bright].astype(np.float32) / 255.0)
 
     def b_star(r):
-        g = np.array([r, 1.0, 1.0 / r], np.float32)
-        srgb = _linear_to_srgb(lin * (g / float(g @ _LUMA))).astype(np.float32)
-        return float(np.median(cv2.cvtColor(srgb.reshape(-1, 1, 3), cv2.COLOR_RGB2LAB).reshape(-1, 3)[:, 2]))
+        return float(np.median(_lab_under_gain(lin, r)[:, 2]))
 
-    r_lo, r_hi = 1.0 / _WB_MAX, 1.0  # a cooler gain lowers b*
+    # a cooler gain lowers b*: bisect for the usual tint
+    return _bisect_gain(lambda r: b_star(r) <= _SCLERA_B, 1.0 / _WB_MAX, 1.0)
+
+
+def _wb_gains(r: float) -> np.ndarray:
+    """The von Kries gains (r, 1, 1/r) in linear RGB, scaled to keep the luminance."""
+    g = np.array([r, 1.0, 1.0 / r], np.float32)
+    return g / float(g @ _LUMA)
+
+
+def _with_gain(work: np.ndarray, r: float) -> np.ndarray:
+    """``work`` (uint8 sRGB) with the white balance gain ratio ``r`` applied."""
+    lin = _srgb_to_linear(work.astype(np.float32) / 255.0) * _wb_gains(r)
+    return np.round(_linear_to_srgb(lin) * 255.0).astype(np.uint8)
+
+
+def _lab_under_gain(lin: np.ndarray, r: float) -> np.ndarray:
+    """Lab (OpenCV float scale) of the linear-RGB pixels ``lin`` (n x 3) under the gain ratio ``r``."""
+    srgb = _linear_to_srgb(lin * _wb_gains(r)).astype(np.float32)
+    return cv2.cvtColor(srgb.reshape(-1, 1, 3), cv2.COLOR_RGB2LAB).reshape(-1, 3)
+
+
+def _bisect_gain(too_low, r_lo: float, r_hi: float) -> float:
+    """The gain ratio in [r_lo, r_hi] (geometric bisection, 10 steps) at which ``too_low`` (ratio
+    -> bool: the ratio must rise) turns false."""
     for _ in range(10):
         mid = float(np.sqrt(r_lo * r_hi))
-        if b_star(mid) > _SCLERA_B:
-            r_hi = mid
-        else:
+        if too_low(mid):
             r_lo = mid
+        else:
+            r_hi = mid
     return float(np.sqrt(r_lo * r_hi))
 
 
@@ -1706,9 +1728,7 @@ def _normalise_white_balance(work: np.ndarray, face_mask: np.ndarray, sclera: np
     if sclera is not None:
         r = _sclera_gain(work, sclera)
         if r is not None:
-            g = np.array([r, 1.0, 1.0 / r], np.float32)
-            lin = _srgb_to_linear(work.astype(np.float32) / 255.0) * (g / float(g @ _LUMA))
-            work = np.round(_linear_to_srgb(lin) * 255.0).astype(np.uint8)
+            work = _with_gain(work, r)
     face_px = work[face_mask]
     unclipped = face_px.max(axis=1) < 250  # a clipped channel has lost the pixel's hue
     if unclipped.sum() < max(20, len(face_px) // 2):
@@ -1724,27 +1744,14 @@ def _normalise_white_balance(work: np.ndarray, face_mask: np.ndarray, sclera: np
     goal = lo + _WB_INSIDE if hue < lo else hi - _WB_INSIDE
     px = _srgb_to_linear(face_px[unclipped].astype(np.float32) / 255.0)
 
-    def gains(r):
-        g = np.array([r, 1.0, 1.0 / r], np.float32)
-        return g / float(g @ _LUMA)
-
     def skin_hue(r):
-        srgb = _linear_to_srgb(px * gains(r)).astype(np.float32)
-        lab_r = cv2.cvtColor(srgb.reshape(-1, 1, 3), cv2.COLOR_RGB2LAB).reshape(-1, 3)
+        lab_r = _lab_under_gain(px, r)
         return float(np.degrees(np.arctan2(np.median(lab_r[:, 2]), np.median(lab_r[:, 1]))))
 
     # a warmer gain (r > 1: more red, less blue) turns the skin's hue from blue-grey towards
     # yellow (the angle rises), a cooler one back: bisect for the goal hue
     r_lo, r_hi = (1.0, _WB_MAX) if hue < goal else (1.0 / _WB_MAX, 1.0)
-    for _ in range(10):
-        mid = float(np.sqrt(r_lo * r_hi))
-        if skin_hue(mid) < goal:
-            r_lo = mid
-        else:
-            r_hi = mid
-    r = float(np.sqrt(r_lo * r_hi))
-    lin = _srgb_to_linear(work.astype(np.float32) / 255.0) * gains(r)
-    return np.round(_linear_to_srgb(lin) * 255.0).astype(np.uint8)
+    return _with_gain(work, _bisect_gain(lambda r: skin_hue(r) < goal, r_lo, r_hi))
 
 
 def _normalise_exposure(work: np.ndarray, face_mask: np.ndarray, sclera: np.ndarray | None = None) -> np.ndarray:
@@ -2253,7 +2260,22 @@ def _fit_skull(person: np.ndarray, u: np.ndarray, v: np.ndarray, face: FaceGeome
     return ((float(g[0]), float(g[1])), (float(2 * a_mm * s), float(2 * b_mm * s)), angle)
 
 
-def _person_from_border(rgb: np.ndarray) -> np.ndarray:
+def _border_view(rgb: np.ndarray) -> tuple[np.ndarray, int]:
+    """The photo reduced to at most 256 px, in Lab, and the width (px) of its border strip: what
+    `_person_from_border` and `_fills_the_frame` judge the border on."""
+    H, W = rgb.shape[:2]
+    f = min(1.0, 256.0 / max(H, W))
+    small = cv2.resize(rgb, (max(8, round(W * f)), max(8, round(H * f))), interpolation=cv2.INTER_AREA)
+    lab = _to_lab(small)
+    return lab, max(2, int(0.04 * min(lab.shape[:2])))
+
+
+def _centre(h: int, w: int) -> tuple[slice, slice]:
+    """The photo's centre, whose colour a head that reaches the frame has."""
+    return slice(h // 3, h - h // 6), slice(w // 3, w - w // 3)
+
+
+def _person_from_border(rgb: np.ndarray, view: tuple[np.ndarray, int] | None = None) -> np.ndarray:
     """Probability that a pixel is not background, where the background is the border colours.
 
     The border is cut into short pieces along all four edges. A piece whose colour is the colour
@@ -2263,12 +2285,9 @@ def _person_from_border(rgb: np.ndarray) -> np.ndarray:
     that of a piece of the upper half (the same backdrop). The largest region that fits none of
     the background colours is the person.
     """
+    lab, b = view if view is not None else _border_view(rgb)
     H, W = rgb.shape[:2]
-    f = min(1.0, 256.0 / max(H, W))
-    small = cv2.resize(rgb, (max(8, round(W * f)), max(8, round(H * f))), interpolation=cv2.INTER_AREA)
-    lab = _to_lab(small)
     h, w = lab.shape[:2]
-    b = max(2, int(0.04 * min(h, w)))
     sx, sy = max(b, w // 8), max(b, h // 8)
     pieces = []  # (y-slice, x-slice, in the upper half)
     for x in range(0, w, sx):
@@ -2276,8 +2295,7 @@ def _person_from_border(rgb: np.ndarray) -> np.ndarray:
     for y in range(b, h - b, sy):
         up = y + sy / 2 < h / 2
         pieces += [(slice(y, min(h - b, y + sy)), slice(0, b), up), (slice(y, min(h - b, y + sy)), slice(w - b, w), up)]
-    centre = lab[h // 3: h - h // 6, w // 3: w - w // 3].reshape(-1, 3)
-    c_med = np.median(centre, axis=0)
+    c_med = np.median(lab[_centre(h, w)].reshape(-1, 3), axis=0)
     med = [np.median(lab[ys, xs].reshape(-1, 3), axis=0) for ys, xs, _ in pieces]
     far = [np.linalg.norm(m - c_med) > _BORDER_DE for m in med]
     # a backdrop is shared by many pieces: a piece of a colour that few others have (hair or
@@ -2333,9 +2351,10 @@ def _person_without_face(rgb: np.ndarray, person_prob: np.ndarray) -> tuple[np.n
     takes the larger of it and `_person_by_grabcut`. The turns come from the selfie segmenter
     joined with what the border colours do not explain (`_person_from_border`).
     """
-    if _fills_the_frame(rgb):
+    view = _border_view(rgb)
+    if _fills_the_frame(view):
         return np.maximum(person_prob, np.float32(_FILL_PROB)), 0
-    border = _person_from_border(rgb)
+    border = _person_from_border(rgb, view)
     turns = _upright_turns(np.maximum(person_prob, border) > 0.5)
     cut = _person_by_grabcut(rgb, turns)
     a, b = border > 0.5, cut > 0.5
@@ -2347,7 +2366,7 @@ def _person_without_face(rgb: np.ndarray, person_prob: np.ndarray) -> tuple[np.n
     return np.maximum(person_prob, border if agree >= _PERSON_AGREE else soft), turns
 
 
-def _fills_the_frame(rgb: np.ndarray) -> bool:
+def _fills_the_frame(view: tuple[np.ndarray, int]) -> bool:
     """Whether the head fills the whole frame (a close-up of the crown or the scalp).
 
     Its border is then the head too: skin-coloured all round (`_skin_prior` on at least
@@ -2357,17 +2376,13 @@ def _fills_the_frame(rgb: np.ndarray) -> bool:
     around a head is far smoother than the scalp; fur, wood or tissue are rougher or of other
     colours.
     """
-    H, W = rgb.shape[:2]
-    f = min(1.0, 256.0 / max(H, W))
-    small = cv2.resize(rgb, (max(8, round(W * f)), max(8, round(H * f))), interpolation=cv2.INTER_AREA)
-    lab = _to_lab(small)
+    lab, b = view
     h, w = lab.shape[:2]
-    b = max(2, int(0.04 * min(h, w)))
     ring = np.zeros((h, w), bool)
     ring[:b] = ring[-b:] = True
     ring[:, :b] = ring[:, -b:] = True
     centre = np.zeros((h, w), bool)
-    centre[h // 3: h - h // 6, w // 3: w - w // 3] = True
+    centre[_centre(h, w)] = True
     if _skin_prior(lab)[ring].mean() < _FILL_SKIN:
         return False
     near = np.linalg.norm(lab[ring] - np.median(lab[centre], axis=0), axis=1) < 20.0
