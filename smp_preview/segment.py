@@ -159,6 +159,10 @@ _FRINGE_DARK = 0.5  # ... where the hair's luminance is under this share of the 
 _FRINGE_REACH_MM = 3.0  # ... within this distance of the hair
 _GLINT_L = 5.0  # smooth 'hair' this much lighter than the scalp beside it is a highlight
 _GLINT_TEX = 1.8  # ... smooth: under this many times the scalp seed's texture
+_GREY_SHARE = 0.15  # light grey hair is at least this share of a face-less head's skin-coloured pixels (and the skin too)
+_GREY_CHROMA = 0.56  # ... under this share of the skin's chroma
+_GREY_DARKER = 5.0  # ... and at most this much darker (L)
+_GREY_RIM = 0.2  # a light smooth patch with this share of its edge on the background is hair, no highlight
 
 
 @dataclass(frozen=True, eq=False)
@@ -1558,16 +1562,18 @@ def _em_refits(scores, lab, idx, rng, *, ll_skin, ll_hair, tex_term, skin_seeds,
     return scores, ll_skin, ll_hair
 
 
-def _head_steps(scores, work, lab, tex, tex_skin, s, person, skull, rim_zone, *, highlights: bool = False):
+def _head_steps(scores, work, lab, tex, tex_skin, s, person, skull, rim_zone, *, highlights: bool = False,
+                grey_hair: bool = False):
     """The steps after the colour models, shared by the paths with and without a face: edge-aware
     smoothing; hair against the local scalp colour (`_against_local_scalp`); with ``highlights``,
-    smooth light 'hair' on the scalp is skin (`_highlights_are_skin`); skin/background blends and
+    smooth light 'hair' on the scalp is skin (`_highlights_are_skin`; with ``grey_hair``, not
+    along the head's outline); skin/background blends and
     backdrop light at the silhouette (`_explain_blends`, `_explain_spill`); thin smooth rim 'hair'
     in ``rim_zone`` (`_smooth_rim_hair`); small islands of hair in scalp and of scalp in hair."""
     scores = _softmax_smooth(scores, work, max(1, round(_SMOOTH_MM * s)), iters=1)
     scores = _against_local_scalp(scores, lab, s, person, skull)
     if highlights:
-        scores = _highlights_are_skin(scores, lab, tex, tex_skin, s, skull)
+        scores = _highlights_are_skin(scores, lab, tex, tex_skin, s, skull, grey_hair=grey_hair)
     scores = _explain_blends(scores, work, s)
     scores = _explain_spill(scores, work, s)
     scores = _smooth_rim_hair(scores, lab, tex, tex_skin, s, rim_zone)
@@ -2527,27 +2533,56 @@ def _head_rows(person: np.ndarray) -> tuple[int, float]:
     return top, max(float(np.percentile(widths, 60)), 8.0)
 
 
-def _scalp_seed(lab: np.ndarray, tex: np.ndarray, person: np.ndarray, head: np.ndarray, s: float) -> np.ndarray:
-    """Sure skin without a face: smooth skin-coloured pixels well inside the head silhouette.
+def _light_grey_hair(lab: np.ndarray, cand: np.ndarray) -> np.ndarray | None:
+    """The light grey or white hair among the skin-coloured pixels ``cand`` of a head, or None.
+
+    Grey and white hair lit warm has a skin hue at a low chroma, and it is often smoother than
+    the scalp on a photo: it passes for skin. Split by chroma (Otsu's threshold), it is the
+    paler part, when that is `_GREY_SHARE` to 1 - `_GREY_SHARE` of them, under `_GREY_CHROMA`
+    times the other part's chroma and not darker than it by over `_GREY_DARKER` (L); a dark
+    head's shaded skin and dark hair are darker.
+    """
+    c = np.hypot(lab[..., 1], lab[..., 2])
+    cc = c[cand]
+    top = max(1e-3, float(cc.max()))
+    t8, _ = cv2.threshold(np.clip(cc * (255.0 / top), 0, 255).astype(np.uint8).reshape(-1, 1), 0, 255,
+                          cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    t = float(t8) * top / 255.0
+    pale = cc < t
+    if not (_GREY_SHARE <= pale.mean() <= 1.0 - _GREY_SHARE):
+        return None
+    L = lab[..., 0][cand]
+    if cc[pale].mean() >= _GREY_CHROMA * cc[~pale].mean() or L[pale].mean() < L[~pale].mean() - _GREY_DARKER:
+        return None
+    return cand & (c < t)
+
+
+def _scalp_seed(lab: np.ndarray, tex: np.ndarray, person: np.ndarray, head: np.ndarray,
+                s: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """Sure skin without a face: smooth skin-coloured pixels well inside the head silhouette, and
+    the light grey or white hair taken out of them (`_light_grey_hair`; None if none).
 
     The smoothest skin-coloured part of the head (texture under the median of the skin-coloured
-    head pixels) in connected regions of at least a tenth of the largest one: the scalp of a
-    bald or thinning head, the forehead or the neck of a haired one.
+    head pixels, light grey hair aside) in connected regions of at least a tenth of the largest
+    one: the scalp of a bald or thinning head, the forehead or the neck of a haired one.
     """
     inner = cv2.erode(person.astype(np.uint8), np.ones((3, 3), np.uint8),
                       iterations=max(1, round(2.0 * s))).astype(bool)
     cand = _skin_prior(lab) & inner & head
     if cand.sum() < 30:
-        return cand
+        return cand, None
+    grey = _light_grey_hair(lab, cand)
+    if grey is not None:
+        cand &= ~grey
     smooth = tex < np.percentile(tex[cand], 50)
     seed = (cand & smooth).astype(np.uint8)
     seed = cv2.morphologyEx(seed, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     n, comp, stats, _ = cv2.connectedComponentsWithStats(seed)
     if n <= 1:
-        return seed.astype(bool)
+        return seed.astype(bool), grey
     areas = stats[1:, cv2.CC_STAT_AREA]
     keep = np.flatnonzero(areas >= 0.1 * areas.max()) + 1
-    return np.isin(comp, keep)
+    return np.isin(comp, keep), grey
 
 
 def _scores_without_face(work, prob, f: float = 1.0, selfie=None, turns: int = 0):
@@ -2607,7 +2642,8 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
     head = np.broadcast_to(rows < top + _HEAD_DEPTH * head_w, shape)
     lab = _to_lab(work)
     tex = _texture(lab, 0.8, person)
-    seed = _scalp_seed(lab, tex, person, head, s)
+    seed, grey = _scalp_seed(lab, tex, person, head, s)
+    grey_hair = grey is not None
     clipped = work.min(axis=2) >= 245  # before any exposure change
     if seed.sum() >= 30:
         work = _normalise_exposure(work, seed)
@@ -2637,6 +2673,8 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
     # hair samples are fibrous: a smooth region far from the skin colour is a highlight or a
     # blown-out part of the scalp (or a smooth hat), not hair; nor is a colour no hair has
     fibrous = tex > _FIBROUS * tex_skin
+    if grey is not None:  # light grey hair can be as smooth as the scalp on a photo
+        fibrous = fibrous | grey
     hair_samples = head & inner & (skin_d2 > 9.0) & fibrous & ~unnatural
     head_area = max(1, int((head & person).sum()))
     has_hair = hair_samples.sum() > max(15, _HAIR_MIN_SHARE * head_area)
@@ -2676,7 +2714,8 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
         skin_region=head, sure_person=sure_person, hair_source=head & inner & fibrous & ~unnatural, head_area=head_area,
         hair_zone=head)
     skull = head & person
-    scores = _head_steps(scores, work, lab, tex, tex_skin, s, person, skull, skull, highlights=True)
+    scores = _head_steps(scores, work, lab, tex, tex_skin, s, person, skull, skull, highlights=True,
+                         grey_hair=grey_hair)
     scores = _rough_skin_is_background(scores, lab, person, seed, ll_skin, ll_bg, s)
     scores = _rim_hair_like_background(scores, lab, person, s)
     core = _head_core(scores, seed, s)
@@ -2901,12 +2940,16 @@ def _selfie_on_head(selfie, core, shape) -> np.ndarray:
     return on[comp]
 
 
-def _highlights_are_skin(scores, lab, tex, tex_skin, s, zone):
+def _highlights_are_skin(scores, lab, tex, tex_skin, s, zone, *, grey_hair: bool = False):
     """'Hair' that is lighter than the scalp beside it and as smooth as the scalp is a highlight.
 
     A shiny scalp (above all a dark one) reflects the light as a smooth, lighter and greyer
     patch that fits neither the skin model nor the background; hair lighter than the scalp
     (grey or white on dark skin) keeps the texture of its strands.
+
+    ``grey_hair``: the head has light grey or white hair (`_light_grey_hair`), which on a photo
+    can be as smooth as the scalp. A highlight lies on the scalp; a patch whose edge runs along
+    the background for `_GREY_RIM` of its length or more is the hair at the head's outline.
     """
     cls = _argmax_channels(scores)
     sure = (scores[..., _CLS_SKIN] - _max_except(scores, _CLS_SKIN) > _EM_MARGIN) & zone
@@ -2920,9 +2963,20 @@ def _highlights_are_skin(scores, lab, tex, tex_skin, s, zone):
     locL = cv2.resize(cv2.GaussianBlur(L4, (0, 0), sig), (w, h), interpolation=cv2.INTER_LINEAR) / np.maximum(wsum, 1e-4)
     cand = (zone & (cls == _CLS_HAIR) & (wsum > 0.02) & (lab[..., 0] > locL + _GLINT_L)
             & (tex < _GLINT_TEX * tex_skin))
+    if grey_hair and cand.any():
+        n, comp = cv2.connectedComponents(cand.astype(np.uint8))
+        k3 = np.ones((3, 3), np.uint8)
+        edge = cand & ~cv2.erode(cand.astype(np.uint8), k3).astype(bool)
+        near_bg = cv2.dilate((cls == _CLS_BG).astype(np.uint8), k3, iterations=2).astype(bool)
+        length = np.bincount(comp[edge], minlength=n)
+        on_bg = np.bincount(comp[edge & near_bg], minlength=n)
+        rim = on_bg >= _GREY_RIM * np.maximum(length, 1)
+        rim[0] = False
+        cand &= ~rim[comp]
     out = scores.copy()
     out[..., _CLS_HAIR] -= np.where(cand, _STUBBLE_PENALTY, 0.0).astype(np.float32)
     return out
+
 
 
 def _head_evidence(scores, seed, skull, tex, tex_skin, skin, selfie, head_w: float) -> dict:
