@@ -4,7 +4,7 @@ Usage (from the checkout)::
 
     PYTHONPATH=. /work/venv/bin/python bench/segmentation.py \
         [--photos ../shared/photos/house] [--out /tmp/seg/overlays] [--timing] [--only NAME ...]
-        [--faceless] [--variants [NAME ...]]
+        [--faceless] [--closeups] [--variants [NAME ...]]
 
 Scoring follows ``shared/photos/README.md``: predictions are mapped to four classes
 (0 background; 1 and 2 skin; 3 hair; 4 other), each class's IoU is **pooled** over the set
@@ -25,6 +25,11 @@ balance casts), ``news`` (pasted, 0.6x, JPEG 50), ``wide`` (the portrait at the 
 3x as wide and 2x as tall) and ``12mp`` (cubic upscale, timed). One row per variant: pooled IoU,
 photos without a face found, median analysis time, the two worst photos; overlays in
 ``<out>/variants/<variant>/``.
+
+``--closeups`` scores crown close-ups without a face (`CLOSE_UPS`: the head filling the frame,
+reaching three edges with backdrop in the corners, or with more backdrop), at the photo's size
+and 4x enlarged: mean skin IoU, photos under 0.8, photos refused; overlays in
+``<out>/closeups/<kind>/``.
 
 ``--timing`` times `analyse` on a 2-megapixel photo (a sample upscaled to 1224 x 1632) and
 prints the median of several runs with the threads the machine has (set ``OMP_NUM_THREADS`` /
@@ -179,7 +184,7 @@ def faceless(photos_dir: Path, only: list[str] | None, out_dir: Path | None = No
                 d = out_dir / "faceless" / bg_name
                 d.mkdir(parents=True, exist_ok=True)
                 cv2.imwrite(str(d / f"{name}.png"),
-                            cv2.cvtColor(overlay(rgb, to_classes(pred), to_classes(t)), cv2.COLOR_RGB2BGR))
+                            cv2.cvtColor(overlay(rgb, pred, t), cv2.COLOR_RGB2BGR))
     print(f"face-less crops (each photo above its brows): {no_face} of {len(rows)} without a face found; "
           f"no head found in {len(missed['studio'])}: {' '.join(missed['studio'])}")
     for name, iou, acc in sorted(rows, key=lambda r: np.nanmean(r[1][1:3])):
@@ -194,6 +199,65 @@ def faceless(photos_dir: Path, only: list[str] | None, out_dir: Path | None = No
               + f" {np.trace(conf) / conf.sum():8.4f}  {len(missed[bg_name])} {' '.join(missed[bg_name])}")
     return {"pooled": ious(studio), "rows": rows, "confusion": studio,
             "backdrops": {k: ious(v) for k, v in pooled.items()}, "missed": missed}
+
+
+# crops of the head from above (rows under the crown, px inside the outline at the brows): the
+# crown filling the frame, reaching three edges with backdrop in the corners, or with more of it
+CLOSE_UPS = {"fills": (30, 40), "corners": (15, 25), "more backdrop": (5, 10)}
+
+
+def closeups(photos_dir: Path, only: list[str] | None, out_dir: Path | None = None) -> dict:
+    """Score crown close-ups: each labelled head cut from some rows under the crown down to the
+    brows' height and some px inside its outline at the brows (`CLOSE_UPS`), as a top view that
+    the head fills or nearly fills; at the photo's size and 4x enlarged (cubic). Prints the mean
+    skin IoU (skin and scalp against label 1), the photos under 0.8 and those refused, and the
+    share of backdrop in the frame. Overlays go to ``<out>/closeups/<kind>/<name>.png``."""
+    from smp_preview.face import BROW_LEFT, BROW_RIGHT
+    from smp_preview.photo import Photo
+
+    models = get_models()
+    names = sorted(p.stem for p in (photos_dir / "labels").glob("*.png"))
+    if only:
+        names = [n for n in names if n in only]
+    res = {(k, up): [] for k in CLOSE_UPS for up in (1, 4)}
+    refused = {key: [] for key in res}
+    backdrop = {k: [] for k in CLOSE_UPS}
+    for name in names:
+        photo = load_photo(next((photos_dir / "photos").glob(f"{name}.*")))
+        truth = cv2.imread(str(photos_dir / "labels" / f"{name}.png"), cv2.IMREAD_UNCHANGED)
+        a = analyse(photo, models)
+        if a.face is None:
+            continue
+        brow = int(a.face.landmarks_px[list(BROW_RIGHT + BROW_LEFT), 1].min()) - 2
+        head = truth[:brow] > 0
+        top = int(np.flatnonzero(head.any(axis=1))[0])
+        cols = np.flatnonzero(head[brow - 5])
+        for kind, (below, inside) in CLOSE_UPS.items():
+            box = (slice(top + below, brow), slice(cols[0] + inside, cols[-1] - inside))
+            crop, t = np.ascontiguousarray(photo.rgb[box]), truth[box]
+            backdrop[kind].append(float((t == 0).mean()))
+            for up in (1, 4):
+                rgb = crop if up == 1 else cv2.resize(crop, None, fx=up, fy=up, interpolation=cv2.INTER_CUBIC)
+                tt = t if up == 1 else cv2.resize(t, None, fx=up, fy=up, interpolation=cv2.INTER_NEAREST)
+                try:
+                    pred = analyse(Photo(rgb, f"{name}_{kind}"), models).labels
+                except NoHeadFound:
+                    refused[(kind, up)].append(name)
+                    pred = np.zeros(tt.shape, np.uint8)
+                sk, st = np.isin(pred, (1, 2)), tt == 1
+                res[(kind, up)].append((float((sk & st).sum()) / max(1, int((sk | st).sum())), name))
+                if out_dir is not None and up == 1:
+                    d = out_dir / "closeups" / kind.replace(" ", "_")
+                    d.mkdir(parents=True, exist_ok=True)
+                    cv2.imwrite(str(d / f"{name}.png"),
+                                cv2.cvtColor(overlay(rgb, pred, tt), cv2.COLOR_RGB2BGR))
+    print("\ncrown close-ups without a face (skin IoU: skin and scalp against the labelled skin)")
+    print(f"{'close-up':14s} {'size':>5s} {'backdrop':>9s} {'skin IoU':>9s} {'under 0.8':>10s}  refused")
+    for (kind, up), v in res.items():
+        under = [n for x, n in v if x < 0.8]
+        print(f"{kind:14s} {up:4d}x {np.mean(backdrop[kind]):9.3f} {np.mean([x for x, _ in v]):9.3f} "
+              f"{len(under):10d}  {len(refused[(kind, up)])} {' '.join(refused[(kind, up)])}")
+    return {"skin": {k: float(np.mean([x for x, _ in v])) for k, v in res.items()}, "refused": refused}
 
 
 # --------------------------------------------------------------------------- degraded variants
@@ -456,6 +520,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--faceless", action="store_true",
                     help="also score each photo cut off above the brows (the path for photos without a face), "
                          "on the studio backdrop and pasted on busy backgrounds")
+    ap.add_argument("--closeups", action="store_true",
+                    help="also score crown close-ups without a face that the head fills or nearly fills")
     ap.add_argument("--variants", nargs="*", metavar="VARIANT",
                     help="also score degraded variants of each photo (smaller, JPEG, busy backgrounds, mirrored, "
                          "darker/brighter, warm/cool light, 12 MP); names pick some (default all)")
@@ -466,6 +532,8 @@ def main(argv: list[str] | None = None) -> int:
     score(args.photos, None if args.no_overlays else args.out, args.only)
     if args.faceless:
         faceless(args.photos, args.only, None if args.no_overlays else args.out)
+    if args.closeups:
+        closeups(args.photos, args.only, None if args.no_overlays else args.out)
     if args.variants is not None:
         variants(args.photos, None if args.no_overlays else args.out, args.only, args.variants)
     if args.timing:
