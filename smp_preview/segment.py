@@ -120,6 +120,9 @@ _FILL_SKIN = 0.95  # a head fills the frame: this share of its border skin-colou
 _FILL_NEAR = 0.8  # ... this share of it near the centre's colour ...
 _FILL_TEX = (0.7, 1.6)  # ... and its texture this many times the centre's
 _FILL_PROB = 0.9  # ... is person with this probability everywhere
+_FILL_SKIN_ALL = 0.98  # ... or skin-coloured on this share of it (busy backdrops 0.94 at most) ...
+_FILL_NEAR_ALL = 0.5  # ... this share near the centre's colour ...
+_FILL_TEX_ALL = 2.0  # ... and its texture up to this many times the centre's
 _OUTLINE_WEAK = 2.7  # a face-less head's outline less sharp than this (`_outline_contrast`) may run through the head
 _OUTLINE_GAIN = 1.1  # ... and the cut from the colours no head has (see `_person_by_grabcut`) is kept when this many times sharper
 _UNLIKE_PCT = 2.0  # margin pixels of a colour rarer in the photo's centre than this percentile of the centre's own ...
@@ -2395,7 +2398,9 @@ def _fills_the_frame(view: tuple[np.ndarray, int]) -> bool:
     Its border is then the head too: skin-coloured all round (`_skin_prior` on at least
     `_FILL_SKIN` of it), mostly of the centre's colour (Lab distance under 20 on at least
     `_FILL_NEAR` of it) and as textured as the centre (the ratio of their median textures within
-    `_FILL_TEX`): the scalp's pores, stubble and hair reach the frame. A plain skin-coloured wall
+    `_FILL_TEX`): the scalp's pores, stubble and hair reach the frame. A border skin-coloured
+    all but everywhere (`_FILL_SKIN_ALL`) may stray further from the centre's colour and
+    texture (`_FILL_NEAR_ALL`, `_FILL_TEX_ALL`): a forehead's shading and furrows. A plain skin-coloured wall
     around a head is far smoother than the scalp; fur, wood or tissue are rougher or of other
     colours.
     """
@@ -2406,14 +2411,16 @@ def _fills_the_frame(view: tuple[np.ndarray, int]) -> bool:
     ring[:, :b] = ring[:, -b:] = True
     centre = np.zeros((h, w), bool)
     centre[_centre(h, w)] = True
-    if _skin_prior(lab)[ring].mean() < _FILL_SKIN:
+    skin = float(_skin_prior(lab)[ring].mean())
+    if skin < _FILL_SKIN:
         return False
-    near = np.linalg.norm(lab[ring] - np.median(lab[centre], axis=0), axis=1) < 20.0
-    if near.mean() < _FILL_NEAR:
-        return False
+    near = float((np.linalg.norm(lab[ring] - np.median(lab[centre], axis=0), axis=1) < 20.0).mean())
     tex = _texture(lab, 0.8, None)
     ratio = float(np.median(tex[ring])) / max(1e-3, float(np.median(tex[centre])))
-    return _FILL_TEX[0] <= ratio <= _FILL_TEX[1]
+    if near >= _FILL_NEAR and _FILL_TEX[0] <= ratio <= _FILL_TEX[1]:
+        return True
+    # skin-coloured all round, the head's own shading and furrows may vary more (a forehead)
+    return bool(skin >= _FILL_SKIN_ALL and near >= _FILL_NEAR_ALL and _FILL_TEX[0] <= ratio <= _FILL_TEX_ALL)
 
 
 
