@@ -2469,9 +2469,9 @@ def _person_by_grabcut(rgb: np.ndarray, turns: int, reaches_frame: bool = False)
     ``reaches_frame``: the head may reach the margins (a close-up of the crown with background
     only in the corners). Only margin pixels of a colour that no head has are then background:
     no skin colour (`_skin_prior`) and rarer in the photo's centre than its rarest `_UNLIKE_PCT`
-    per cent (hair and scalp of the head's own colours stay); they and the pixels of their colours
-    elsewhere outside the centre start as background, the rest as head. None when under
-    `_UNLIKE_MIN` of the margins are such pixels.
+    per cent (hair and scalp of the head's own colours stay), 2 px (of the reduced photo) away
+    from other pixels; they and such pixels elsewhere outside the centre start as background, the
+    rest as head. None when under `_UNLIKE_MIN` of the margins are such pixels.
     """
     up = np.rot90(rgb, turns) if turns % 4 else rgb
     H, W = up.shape[:2]
@@ -2492,6 +2492,9 @@ def _person_by_grabcut(rgb: np.ndarray, turns: int, reaches_frame: bool = False)
         ring[:, :m] = ring[:, -m:] = True
         if (unlike & ring).sum() < _UNLIKE_MIN * ring.sum():
             return None
+        # not the 2 px next to the head: there the backdrop blends with the skin's rim and
+        # its light, and seeding that blend would teach the background the scalp's edge
+        unlike = cv2.erode(unlike.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=2).astype(bool)
         gc[unlike & ~cm] = cv2.GC_PR_BGD
         gc[unlike & ring] = cv2.GC_BGD
     else:
