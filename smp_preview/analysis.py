@@ -47,16 +47,72 @@ def _reduced(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     return small, f
 
 
+_ARC_SIDE = 400  # px: the head's outline is fitted on its mask reduced to this long side
+_ARC_DEPTH = 0.6  # ... over its top this many (visible) head widths deep
+_ARC_RESIDUAL = 0.05  # ... a circle whose rms residual is under this share of its radius
+_ARC_ANGLE = 60.0  # ... spanning at least this many degrees of it
+
+
+def _outline_arc_diameter(head: np.ndarray) -> float | None:
+    """Diameter (px) of the circle through the visible outline of the head's top, or None.
+
+    On whole heads cut above the brows this circle's diameter is the head's width (median
+    149 mm on the labelled heads with the iris scale, 10-90 % 133-168 mm), so it stands in for
+    the width where a close-up cuts the head off at the sides. The outline is the largest
+    region's edge inside the frame (not along its edges), over the top `_ARC_DEPTH` widths; the
+    circle is a least-squares (Kasa) fit, kept when it fits (`_ARC_RESIDUAL`) over a long enough
+    arc (`_ARC_ANGLE`).
+    """
+    h, w = head.shape
+    g = min(1.0, _ARC_SIDE / max(h, w))
+    m = head.astype(np.uint8)
+    if g < 1.0:
+        m = cv2.resize(m, (max(8, round(w * g)), max(8, round(h * g))), interpolation=cv2.INTER_NEAREST)
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(m)
+    if n < 2:
+        return None
+    m = (comp == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))).astype(np.uint8)
+    edge = m.astype(bool) & ~cv2.erode(m, np.ones((3, 3), np.uint8)).astype(bool)
+    edge[:2] = edge[-2:] = False
+    edge[:, :2] = edge[:, -2:] = False
+    ys, xs = np.nonzero(edge)
+    top = int(np.flatnonzero(m.any(axis=1))[0])
+    keep = ys < top + _ARC_DEPTH * max(1, int(m.sum(axis=1).max()))
+    xs, ys = xs[keep].astype(np.float64), ys[keep].astype(np.float64)
+    if xs.size < 20:
+        return None
+    a = np.column_stack([xs, ys, np.ones_like(xs)])
+    (d, e, c), *_ = np.linalg.lstsq(a, -(xs * xs + ys * ys), rcond=None)
+    cx, cy = -d / 2.0, -e / 2.0
+    r2 = cx * cx + cy * cy - c
+    if r2 <= 0:
+        return None
+    r = float(np.sqrt(r2))
+    resid = float(np.sqrt(np.mean((np.hypot(xs - cx, ys - cy) - r) ** 2)))
+    angle = float(np.degrees(np.ptp(np.arctan2(ys - cy, xs - cx))))
+    if resid > _ARC_RESIDUAL * r or angle < _ARC_ANGLE:
+        return None
+    return 2.0 * r / g
+
+
 def _head_width_px(seg: Segmentation, prob_small: np.ndarray, f: float, width: int) -> float:
     """Width of the head in px for the assumed-head-width scale (photos without a face).
 
     The head is the part of the silhouette labelled scalp or hair; without either, the widest
-    row of the person mask's top third (a top or back view fills the frame with the head).
+    row of the person mask's top third (a top or back view fills the frame with the head). A
+    head that reaches both sides of the frame (a close-up of the crown) is wider than the frame
+    shows: the circle through the visible part of its outline gives its width
+    (`_outline_arc_diameter`), where it fits.
     """
     head = np.isin(seg.labels, (SCALP, HAIR))
     if head.sum() > 0.01 * head.size:
         widths = head.sum(axis=1)
-        return float(np.percentile(widths[widths > 0], 90))
+        w90 = float(np.percentile(widths[widths > 0], 90))
+        if head[:, :2].any() and head[:, -2:].any():
+            arc = _outline_arc_diameter(head)
+            if arc is not None and arc > w90:
+                return arc
+        return w90
     person = prob_small > 0.5
     rows = np.flatnonzero(person.any(axis=1))
     if rows.size == 0:

@@ -384,3 +384,23 @@ def test_a_white_grey_fringe_without_a_face_is_hair(shared_photos, analysis_of, 
     a = analyse(Photo(rgb, f"K000375_{backdrop}"), models)
     _, skin, hair = _scores(a.labels, t)
     assert hair > hair_min and skin > 0.85, (skin, hair)
+
+
+@pytest.mark.parametrize("name,below,inside,enlarge", [("bald_S001224.jpg", 0.05, 0.08, 1), ("bald_S001224.jpg", 0.1, 0.12, 1),
+                                                       ("bald_S001224.jpg", 0.05, 0.08, 4),
+                                                       ("balding_A000055.jpg", 0.05, 0.08, 1),
+                                                       ("balding_A000055.jpg", 0.05, 0.08, 4)])
+def test_the_scale_of_a_crown_close_up_comes_from_the_arc_of_its_outline(samples_dir, models, name, below, inside,
+                                                                         enlarge):
+    """A close-up that cuts the head off at both sides shows less than the head's width: taken
+    as the assumed 150 mm head width, the frame gave a scale 0.76-0.84 times the iris scale of
+    the same pixels. The circle through the outline visible in the corners stands in for the
+    head's width (measured 0.88-1.10 times the iris scale)."""
+    a = analyse(load_photo(samples_dir / name), models)
+    brow = int(a.face.landmarks_px[list(BROW_RIGHT + BROW_LEFT), 1].min()) - 2
+    crop = _close_up_with_corners(a.rgb, a.labels, brow, below, inside)
+    if enlarge > 1:
+        crop = cv2.resize(crop, None, fx=enlarge, fy=enlarge, interpolation=cv2.INTER_CUBIC)
+    top = analyse(Photo(crop, "crown"), models)
+    assert top.scale_source == "head_width"
+    assert 0.85 < top.px_per_mm / (a.px_per_mm * enlarge) < 1.15
