@@ -26,9 +26,10 @@ balance casts), ``news`` (pasted, 0.6x, JPEG 50), ``wide`` (the portrait at the 
 photos without a face found, median analysis time, the two worst photos; overlays in
 ``<out>/variants/<variant>/``.
 
-``--closeups`` scores crown close-ups without a face (`CLOSE_UPS`: the head filling the frame,
-reaching three edges with backdrop in the corners, or with more backdrop), at the photo's size
-and 4x enlarged: mean skin IoU, photos under 0.8, photos refused; overlays in
+``--closeups`` scores crown close-ups without a face (`CLOSE_UPS`: the whole top above the
+brows, the head filling the frame, reaching three edges with backdrop in the corners, or with
+more backdrop), at the photo's size and 4x enlarged: mean skin IoU, photos under 0.8, the
+assumed-head-width scale against the iris scale, photos refused; overlays in
 ``<out>/closeups/<kind>/``.
 
 ``--timing`` times `analyse` on a 2-megapixel photo (a sample upscaled to 1224 x 1632) and
@@ -203,15 +204,17 @@ def faceless(photos_dir: Path, only: list[str] | None, out_dir: Path | None = No
 
 # crops of the head from above (rows under the crown, px inside the outline at the brows): the
 # crown filling the frame, reaching three edges with backdrop in the corners, or with more of it
-CLOSE_UPS = {"fills": (30, 40), "corners": (15, 25), "more backdrop": (5, 10)}
+# (None: the whole top above the brows, as `faceless` cuts it)
+CLOSE_UPS = {"whole top": None, "fills": (30, 40), "corners": (15, 25), "more backdrop": (5, 10)}
 
 
 def closeups(photos_dir: Path, only: list[str] | None, out_dir: Path | None = None) -> dict:
     """Score crown close-ups: each labelled head cut from some rows under the crown down to the
     brows' height and some px inside its outline at the brows (`CLOSE_UPS`), as a top view that
     the head fills or nearly fills; at the photo's size and 4x enlarged (cubic). Prints the mean
-    skin IoU (skin and scalp against label 1), the photos under 0.8 and those refused, and the
-    share of backdrop in the frame. Overlays go to ``<out>/closeups/<kind>/<name>.png``."""
+    skin IoU (skin and scalp against label 1), the photos under 0.8 and those refused, the share
+    of backdrop in the frame, and the scale the close-up gets (from the assumed head width)
+    over the iris scale of the whole photo. Overlays go to ``<out>/closeups/<kind>/<name>.png``."""
     from smp_preview.face import BROW_LEFT, BROW_RIGHT
     from smp_preview.photo import Photo
 
@@ -220,6 +223,7 @@ def closeups(photos_dir: Path, only: list[str] | None, out_dir: Path | None = No
     if only:
         names = [n for n in names if n in only]
     res = {(k, up): [] for k in CLOSE_UPS for up in (1, 4)}
+    scale = {key: [] for key in res}  # the assumed-head-width scale over the iris scale
     refused = {key: [] for key in res}
     backdrop = {k: [] for k in CLOSE_UPS}
     for name in names:
@@ -232,15 +236,21 @@ def closeups(photos_dir: Path, only: list[str] | None, out_dir: Path | None = No
         head = truth[:brow] > 0
         top = int(np.flatnonzero(head.any(axis=1))[0])
         cols = np.flatnonzero(head[brow - 5])
-        for kind, (below, inside) in CLOSE_UPS.items():
-            box = (slice(top + below, brow), slice(cols[0] + inside, cols[-1] - inside))
+        for kind, cut in CLOSE_UPS.items():
+            if cut is None:
+                box = (slice(0, brow), slice(None))
+            else:
+                below, inside = cut
+                box = (slice(top + below, brow), slice(cols[0] + inside, cols[-1] - inside))
             crop, t = np.ascontiguousarray(photo.rgb[box]), truth[box]
             backdrop[kind].append(float((t == 0).mean()))
             for up in (1, 4):
                 rgb = crop if up == 1 else cv2.resize(crop, None, fx=up, fy=up, interpolation=cv2.INTER_CUBIC)
                 tt = t if up == 1 else cv2.resize(t, None, fx=up, fy=up, interpolation=cv2.INTER_NEAREST)
                 try:
-                    pred = analyse(Photo(rgb, f"{name}_{kind}"), models).labels
+                    b = analyse(Photo(rgb, f"{name}_{kind}"), models)
+                    pred = b.labels
+                    scale[(kind, up)].append(b.px_per_mm / (a.px_per_mm * up))
                 except NoHeadFound:
                     refused[(kind, up)].append(name)
                     pred = np.zeros(tt.shape, np.uint8)
@@ -252,12 +262,17 @@ def closeups(photos_dir: Path, only: list[str] | None, out_dir: Path | None = No
                     cv2.imwrite(str(d / f"{name}.png"),
                                 cv2.cvtColor(overlay(rgb, pred, tt), cv2.COLOR_RGB2BGR))
     print("\ncrown close-ups without a face (skin IoU: skin and scalp against the labelled skin)")
-    print(f"{'close-up':14s} {'size':>5s} {'backdrop':>9s} {'skin IoU':>9s} {'under 0.8':>10s}  refused")
+    print("(scale: the assumed-head-width scale over the iris scale of the same pixels, median and 10-90 %)")
+    print(f"{'close-up':14s} {'size':>5s} {'backdrop':>9s} {'skin IoU':>9s} {'under 0.8':>10s} "
+          f"{'scale':>18s}  refused")
     for (kind, up), v in res.items():
         under = [n for x, n in v if x < 0.8]
+        sc = np.array(scale[(kind, up)]) if scale[(kind, up)] else np.array([np.nan])
         print(f"{kind:14s} {up:4d}x {np.mean(backdrop[kind]):9.3f} {np.mean([x for x, _ in v]):9.3f} "
-              f"{len(under):10d}  {len(refused[(kind, up)])} {' '.join(refused[(kind, up)])}")
-    return {"skin": {k: float(np.mean([x for x, _ in v])) for k, v in res.items()}, "refused": refused}
+              f"{len(under):10d} {np.median(sc):6.2f} ({np.percentile(sc, 10):.2f}-{np.percentile(sc, 90):.2f})"
+              f"  {len(refused[(kind, up)])} {' '.join(refused[(kind, up)])}")
+    return {"skin": {k: float(np.mean([x for x, _ in v])) for k, v in res.items()}, "refused": refused,
+            "scale": {k: float(np.median(v)) if v else float("nan") for k, v in scale.items()}}
 
 
 # --------------------------------------------------------------------------- degraded variants
