@@ -142,6 +142,23 @@ def score(photos_dir: Path, out_dir: Path | None, only: list[str] | None) -> dic
     return {"pooled": pooled_iou, "rows": rows, "confusion": pooled, "per_photo_confusion": confs}
 
 
+def _labelled_with_brows(photos_dir: Path, only: list[str] | None, models):
+    """Each labelled photo with a face: (name, photo, truth, analysis, brow row), the brow row 2 px
+    above the brows' highest landmark (where `faceless` and `closeups` cut the head off)."""
+    from smp_preview.face import BROW_LEFT, BROW_RIGHT
+
+    names = sorted(p.stem for p in (photos_dir / "labels").glob("*.png"))
+    for name in names:
+        if only and name not in only:
+            continue
+        photo = load_photo(next((photos_dir / "photos").glob(f"{name}.*")))
+        truth = cv2.imread(str(photos_dir / "labels" / f"{name}.png"), cv2.IMREAD_UNCHANGED)
+        a = analyse(photo, models)
+        if a.face is None:
+            continue
+        yield name, photo, truth, a, int(a.face.landmarks_px[list(BROW_RIGHT + BROW_LEFT), 1].min()) - 2
+
+
 def faceless(photos_dir: Path, only: list[str] | None, out_dir: Path | None = None) -> dict:
     """Score the path for photos without a usable face: each photo cut off just above the
     brows (the top of the head only, as in a top or back view), so no face is found and only
@@ -149,24 +166,14 @@ def faceless(photos_dir: Path, only: list[str] | None, out_dir: Path | None = No
     crops pasted on each busy background (as the ``bg-*`` variants are; a top or back view is
     seldom taken against a studio backdrop). Overlays of the pasted crops go to
     ``<out>/faceless/<background>/<name>.png``."""
-    from smp_preview.face import BROW_LEFT, BROW_RIGHT
     from smp_preview.photo import Photo
 
     models = get_models()
-    names = sorted(p.stem for p in (photos_dir / "labels").glob("*.png"))
-    if only:
-        names = [n for n in names if n in only]
     backdrops = {"studio": None, **_backgrounds()}
     pooled = {k: np.zeros((4, 4), np.int64) for k in backdrops}
     missed = {k: [] for k in backdrops}
     rows, no_face = [], 0
-    for name in names:
-        photo = load_photo(next((photos_dir / "photos").glob(f"{name}.*")))
-        truth = cv2.imread(str(photos_dir / "labels" / f"{name}.png"), cv2.IMREAD_UNCHANGED)
-        a = analyse(photo, models)
-        if a.face is None:
-            continue
-        cut = int(a.face.landmarks_px[list(BROW_RIGHT + BROW_LEFT), 1].min()) - 2
+    for name, photo, truth, _, cut in _labelled_with_brows(photos_dir, only, models):
         crop, t = np.ascontiguousarray(photo.rgb[:cut]), truth[:cut]
         for bg_name, bg in backdrops.items():
             rgb = crop if bg is None else _pasted(crop, t, bg)[0]
@@ -215,24 +222,14 @@ def closeups(photos_dir: Path, only: list[str] | None, out_dir: Path | None = No
     skin IoU (skin and scalp against label 1), the photos under 0.8 and those refused, the share
     of backdrop in the frame, and the scale the close-up gets (from the assumed head width)
     over the iris scale of the whole photo. Overlays go to ``<out>/closeups/<kind>/<name>.png``."""
-    from smp_preview.face import BROW_LEFT, BROW_RIGHT
     from smp_preview.photo import Photo
 
     models = get_models()
-    names = sorted(p.stem for p in (photos_dir / "labels").glob("*.png"))
-    if only:
-        names = [n for n in names if n in only]
     res = {(k, up): [] for k in CLOSE_UPS for up in (1, 4)}
     scale = {key: [] for key in res}  # the assumed-head-width scale over the iris scale
     refused = {key: [] for key in res}
     backdrop = {k: [] for k in CLOSE_UPS}
-    for name in names:
-        photo = load_photo(next((photos_dir / "photos").glob(f"{name}.*")))
-        truth = cv2.imread(str(photos_dir / "labels" / f"{name}.png"), cv2.IMREAD_UNCHANGED)
-        a = analyse(photo, models)
-        if a.face is None:
-            continue
-        brow = int(a.face.landmarks_px[list(BROW_RIGHT + BROW_LEFT), 1].min()) - 2
+    for name, photo, truth, a, brow in _labelled_with_brows(photos_dir, only, models):
         head = truth[:brow] > 0
         top = int(np.flatnonzero(head.any(axis=1))[0])
         cols = np.flatnonzero(head[brow - 5])
