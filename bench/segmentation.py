@@ -32,7 +32,8 @@ more backdrop), at the photo's size and 4x enlarged: mean skin IoU, photos under
 assumed-head-width scale against the iris scale, photos refused; overlays in
 ``<out>/closeups/<kind>/``.
 
-``--timing`` times `analyse` on a 2-megapixel photo (a sample upscaled to 1224 x 1632) and
+``--timing`` times `analyse` on a 2-megapixel photo (a sample upscaled to 1224 x 1632), and on
+two photos without a face (the top of that sample's head, a crown close-up), and
 prints the median of several runs with the threads the machine has (set ``OMP_NUM_THREADS`` /
 run under ``taskset -c 0,1`` for the 2-core figure).
 """
@@ -519,6 +520,33 @@ def timing(runs: int) -> None:
     except OSError:
         pass
     print("  stages (median ms): " + ", ".join(f"{k} {statistics.median(v):.0f}" for k, v in parts.items()))
+    # photos without a face take the other path: the top of the same photo above the brows, and
+    # a close-up of the bald sample's crown with backdrop in the corners, each scaled to 2 MP
+    from smp_preview.face import BROW_LEFT, BROW_RIGHT
+
+    for sample, close in (("obama.jpg", False), ("bald_S001224.jpg", True)):
+        a = analyse(load_photo(ROOT / "samples" / sample), models)
+        brow = int(a.face.landmarks_px[list(BROW_RIGHT + BROW_LEFT), 1].min()) - 2
+        head = a.labels[:brow] > 0
+        cols = np.flatnonzero(head[brow - 5])
+        w = cols[-1] - cols[0]
+        if close:
+            top = int(np.flatnonzero(head.any(axis=1))[0])
+            crop = a.rgb[top + int(0.05 * w): brow, cols[0] + int(0.08 * w): cols[-1] - int(0.08 * w)]
+        else:
+            crop = a.rgb[:brow, max(0, cols[0] - w // 2): cols[-1] + w // 2]
+        k = np.sqrt(2e6 / (crop.shape[0] * crop.shape[1]))
+        img = cv2.resize(np.ascontiguousarray(crop), None, fx=k, fy=k, interpolation=cv2.INTER_CUBIC)
+        faceless_photo = Photo(img, f"{sample}_top")
+        analyse(faceless_photo, models)
+        walls = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            analyse(faceless_photo, models)
+            walls.append((time.perf_counter() - t0) * 1e3)
+        what = "crown close-up" if close else "top of the head"
+        print(f"  without a face ({what} of {sample}, {img.shape[1]}x{img.shape[0]}): "
+              f"median {statistics.median(walls):.0f} ms wall")
 
 
 def main(argv: list[str] | None = None) -> int:
