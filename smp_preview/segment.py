@@ -2432,7 +2432,8 @@ def _outline_contrast(view: tuple[np.ndarray, int], cut: np.ndarray) -> float:
     background is an edge: 4.0 to 23 on the labelled heads cut above the brows on the studio
     backdrop and on six busy ones, 2.9 to 5.9 on the top of the Oval Office photo (curtains and
     a window). A cut through the middle of a head, where the photo shows no edge, is not: 1.5 to
-    2.9 on crown close-ups. Infinite when the cut has no outline inside the frame or no inside.
+    2.9 on crown close-ups. Infinite when the cut has no outline inside the frame (it fills it),
+    0 when it has no inside (no head).
     """
     lab = cv2.GaussianBlur(view[0], (0, 0), 1.0)
     h, w = lab.shape[:2]
@@ -2445,7 +2446,9 @@ def _outline_contrast(view: tuple[np.ndarray, int], cut: np.ndarray) -> float:
     edge[:3] = edge[-3:] = False
     edge[:, :3] = edge[:, -3:] = False
     inner = cv2.erode(c, k3, iterations=4).astype(bool)
-    if edge.sum() < 5 or inner.sum() < 5:
+    if inner.sum() < 5:
+        return 0.0  # no head: no outline either
+    if edge.sum() < 5:
         return float("inf")
     near = cv2.dilate(g, np.ones((5, 5), np.uint8))  # the strongest gradient within 2 px of the outline
     return float(np.sqrt(np.median(near[edge]) / max(1e-6, float(np.median(g[inner])))))

@@ -351,9 +351,10 @@ def test_a_close_up_of_the_crown_with_background_in_the_corners(samples_dir, mod
     assert _iou(np.isin(top.labels, (SKIN, SCALP)), np.isin(ref, (SKIN, SCALP))) > 0.9
 
 
-# name: labelled heads, bald to haired (measured skin IoU 0.92-0.98; 0.36-0.68 before)
+# name: labelled heads, bald to haired (measured skin IoU 0.91-0.99; 0.36-0.68 before; the last
+# three were refused: their second cut was empty, and an empty cut has no outline to be weak)
 CORNERS = ["A000376", "C001072", "E000296", "H001077", "M001199", "P000617", "K000388", "S001199", "L000601",
-           "K000375"]
+           "K000375", "A000055", "M001194", "P000599"]
 
 
 @pytest.mark.shared
