@@ -2380,7 +2380,9 @@ def _person_without_face(rgb: np.ndarray, person_prob: np.ndarray) -> tuple[np.n
     weak = _outline_contrast(view, cut)
     if weak < _OUTLINE_WEAK:
         cut2 = _person_by_grabcut(rgb, turns, reaches_frame=True)
-        if cut2 is not None and _outline_contrast(view, cut2) >= _OUTLINE_GAIN * weak:
+        # (no head at all in the first cut: the second needs an outline that is no doubt one)
+        need = _OUTLINE_GAIN * weak if weak > 0 else _OUTLINE_WEAK
+        if cut2 is not None and _outline_contrast(view, cut2) >= max(need, 1e-6):
             soft = (1.0 - _PERSON_GC_SURE) + (2.0 * _PERSON_GC_SURE - 1.0) * cut2
             return np.maximum(person_prob, soft), turns
     a, b = border > 0.5, cut > 0.5
