@@ -123,6 +123,7 @@ _FILL_PROB = 0.9  # ... is person with this probability everywhere
 _FILL_SKIN_ALL = 0.98  # ... or skin-coloured on this share of it (busy backdrops 0.94 at most) ...
 _FILL_NEAR_ALL = 0.5  # ... this share near the centre's colour ...
 _FILL_TEX_ALL = 2.0  # ... and its texture up to this many times the centre's
+_FILL_SKIN_EMPTY = 0.8  # a frame GrabCut finds no head in, with no margin colour no head has, is the head when this share of its border is skin-coloured (the stained tissue: 0.43)
 _OUTLINE_WEAK = 2.7  # a face-less head's outline less sharp than this (`_outline_contrast`) may run through the head
 _OUTLINE_GAIN = 1.1  # ... and the cut from the colours no head has (see `_person_by_grabcut`) is kept when this many times sharper
 _UNLIKE_PCT = 2.0  # margin pixels of a colour rarer in the photo's centre than this percentile of the centre's own ...
@@ -2382,6 +2383,10 @@ def _person_without_face(rgb: np.ndarray, person_prob: np.ndarray) -> tuple[np.n
         cut2 = _person_by_grabcut(rgb, turns, reaches_frame=True)
         # (no head at all in the first cut: the second needs an outline that is no doubt one)
         need = _OUTLINE_GAIN * weak if weak > 0 else _OUTLINE_WEAK
+        # no head in the first cut and no colour in the margins that no head has: the frame is
+        # all one colour; where that is skin's all round, the head fills it
+        if cut2 is None and weak == 0.0 and _ring_skin_share(view) >= _FILL_SKIN_EMPTY:
+            return np.maximum(person_prob, np.float32(_FILL_PROB)), 0
         if cut2 is not None and _outline_contrast(view, cut2) >= max(need, 1e-6):
             soft = (1.0 - _PERSON_GC_SURE) + (2.0 * _PERSON_GC_SURE - 1.0) * cut2
             return np.maximum(person_prob, soft), turns
@@ -2425,6 +2430,16 @@ def _fills_the_frame(view: tuple[np.ndarray, int]) -> bool:
     return bool(skin >= _FILL_SKIN_ALL and near >= _FILL_NEAR_ALL and _FILL_TEX[0] <= ratio <= _FILL_TEX_ALL)
 
 
+
+
+def _ring_skin_share(view: tuple[np.ndarray, int]) -> float:
+    """Share of the border strip of `_border_view` that has a skin colour (`_skin_prior`)."""
+    lab, b = view
+    h, w = lab.shape[:2]
+    ring = np.zeros((h, w), bool)
+    ring[:b] = ring[-b:] = True
+    ring[:, :b] = ring[:, -b:] = True
+    return float(_skin_prior(lab)[ring].mean())
 
 
 def _outline_contrast(view: tuple[np.ndarray, int], cut: np.ndarray) -> float:
