@@ -12,7 +12,7 @@ from .errors import NoHeadFound, SeveralFaces, TooDark
 from .face import HEAD_WIDTH_MM, FaceGeometry, faces_from_result
 from .models import Models, get_models
 from .photo import Photo
-from .segment import HAIR, SCALP, Segmentation, segment_head
+from .segment import HAIR, SCALP, Segmentation, _mask_edge, segment_head
 
 MODEL_MAX_SIDE = 1280
 """The models run on the photo reduced to at most this many pixels on its long side."""
@@ -72,7 +72,7 @@ def _outline_arc_diameter(head: np.ndarray) -> float | None:
     if n < 2:
         return None
     m = (comp == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))).astype(np.uint8)
-    edge = m.astype(bool) & ~cv2.erode(m, np.ones((3, 3), np.uint8)).astype(bool)
+    edge = _mask_edge(m)
     edge[:2] = edge[-2:] = False
     edge[:, :2] = edge[:, -2:] = False
     ys, xs = np.nonzero(edge)

@@ -2274,6 +2274,20 @@ def _fit_skull(person: np.ndarray, u: np.ndarray, v: np.ndarray, face: FaceGeome
     return ((float(g[0]), float(g[1])), (float(2 * a_mm * s), float(2 * b_mm * s)), angle)
 
 
+def _ring(h: int, w: int, b: int) -> np.ndarray:
+    """The frame's border strip, ``b`` px wide, of an ``h`` x ``w`` image (bool)."""
+    ring = np.zeros((h, w), bool)
+    ring[:b] = ring[-b:] = True
+    ring[:, :b] = ring[:, -b:] = True
+    return ring
+
+
+def _mask_edge(mask: np.ndarray) -> np.ndarray:
+    """The pixels of ``mask`` (bool or uint8) with a pixel outside it among their 8 neighbours."""
+    m = mask.astype(np.uint8)
+    return m.astype(bool) & ~cv2.erode(m, np.ones((3, 3), np.uint8)).astype(bool)
+
+
 def _border_view(rgb: np.ndarray) -> tuple[np.ndarray, int]:
     """The photo reduced to at most 256 px, in Lab, and the width (px) of its border strip: what
     `_person_from_border` and `_fills_the_frame` judge the border on."""
@@ -2378,16 +2392,17 @@ def _person_without_face(rgb: np.ndarray, person_prob: np.ndarray) -> tuple[np.n
     # the margins taken as background were head, and the cut ran through the head where nothing
     # in the photo marks an edge. Cut again from the margins' colours that no head has; keep that
     # cut where its outline is clearly the sharper (a real outline, not one through the head)
-    weak = _outline_contrast(view, cut)
+    grad = _view_gradient(view)
+    weak = _outline_contrast(grad, cut)
     if weak < _OUTLINE_WEAK:
         cut2 = _person_by_grabcut(rgb, turns, reaches_frame=True)
-        # (no head at all in the first cut: the second needs an outline that is no doubt one)
-        need = _OUTLINE_GAIN * weak if weak > 0 else _OUTLINE_WEAK
         # no head in the first cut and no colour in the margins that no head has: the frame is
         # all one colour; where that is skin's all round, the head fills it
         if cut2 is None and weak == 0.0 and _ring_skin_share(view) >= _FILL_SKIN_EMPTY:
             return np.maximum(person_prob, np.float32(_FILL_PROB)), 0
-        if cut2 is not None and _outline_contrast(view, cut2) >= max(need, 1e-6):
+        # (no head at all in the first cut: the second needs an outline that is no doubt one)
+        need = _OUTLINE_GAIN * weak if weak > 0 else _OUTLINE_WEAK
+        if cut2 is not None and _outline_contrast(grad, cut2) >= need:
             soft = (1.0 - _PERSON_GC_SURE) + (2.0 * _PERSON_GC_SURE - 1.0) * cut2
             return np.maximum(person_prob, soft), turns
     a, b = border > 0.5, cut > 0.5
@@ -2411,16 +2426,14 @@ def _fills_the_frame(view: tuple[np.ndarray, int]) -> bool:
     around a head is far smoother than the scalp; fur, wood or tissue are rougher or of other
     colours.
     """
-    lab, b = view
-    h, w = lab.shape[:2]
-    ring = np.zeros((h, w), bool)
-    ring[:b] = ring[-b:] = True
-    ring[:, :b] = ring[:, -b:] = True
-    centre = np.zeros((h, w), bool)
-    centre[_centre(h, w)] = True
-    skin = float(_skin_prior(lab)[ring].mean())
+    skin = _ring_skin_share(view)
     if skin < _FILL_SKIN:
         return False
+    lab, b = view
+    h, w = lab.shape[:2]
+    ring = _ring(h, w, b)
+    centre = np.zeros((h, w), bool)
+    centre[_centre(h, w)] = True
     near = float((np.linalg.norm(lab[ring] - np.median(lab[centre], axis=0), axis=1) < 20.0).mean())
     tex = _texture(lab, 0.8, None)
     ratio = float(np.median(tex[ring])) / max(1e-3, float(np.median(tex[centre])))
@@ -2430,39 +2443,36 @@ def _fills_the_frame(view: tuple[np.ndarray, int]) -> bool:
     return bool(skin >= _FILL_SKIN_ALL and near >= _FILL_NEAR_ALL and _FILL_TEX[0] <= ratio <= _FILL_TEX_ALL)
 
 
-
-
 def _ring_skin_share(view: tuple[np.ndarray, int]) -> float:
     """Share of the border strip of `_border_view` that has a skin colour (`_skin_prior`)."""
     lab, b = view
-    h, w = lab.shape[:2]
-    ring = np.zeros((h, w), bool)
-    ring[:b] = ring[-b:] = True
-    ring[:, :b] = ring[:, -b:] = True
-    return float(_skin_prior(lab)[ring].mean())
+    return float(_skin_prior(lab)[_ring(*lab.shape[:2], b)].mean())
 
 
-def _outline_contrast(view: tuple[np.ndarray, int], cut: np.ndarray) -> float:
-    """How sharp a head's outline is: the strongest colour gradient (Lab, on `_border_view`'s
-    reduced photo blurred by a pixel) within 2 px of each outline pixel of ``cut`` inside the
-    frame, their median over the median gradient inside the head. A head's outline against its
-    background is an edge: 4.0 to 23 on the labelled heads cut above the brows on the studio
+def _view_gradient(view: tuple[np.ndarray, int]) -> np.ndarray:
+    """Squared colour gradient (Lab) of `_border_view`'s reduced photo blurred by a pixel."""
+    lab = cv2.GaussianBlur(view[0], (0, 0), 1.0)
+    g = np.zeros(lab.shape[:2], np.float32)
+    for k in range(3):
+        g += cv2.Sobel(lab[..., k], cv2.CV_32F, 1, 0) ** 2 + cv2.Sobel(lab[..., k], cv2.CV_32F, 0, 1) ** 2
+    return g
+
+
+def _outline_contrast(g: np.ndarray, cut: np.ndarray) -> float:
+    """How sharp a head's outline is: the strongest colour gradient (``g``, `_view_gradient`)
+    within 2 px of each outline pixel of ``cut`` inside the frame, their median over the median
+    gradient inside the head. A head's outline against its background is an edge: 4.0 to 23 on the labelled heads cut above the brows on the studio
     backdrop and on six busy ones, 2.9 to 5.9 on the top of the Oval Office photo (curtains and
     a window). A cut through the middle of a head, where the photo shows no edge, is not: 1.5 to
     2.9 on crown close-ups. Infinite when the cut has no outline inside the frame (it fills it),
     0 when it has no inside (no head).
     """
-    lab = cv2.GaussianBlur(view[0], (0, 0), 1.0)
-    h, w = lab.shape[:2]
-    g = np.zeros((h, w), np.float32)
-    for k in range(3):
-        g += cv2.Sobel(lab[..., k], cv2.CV_32F, 1, 0) ** 2 + cv2.Sobel(lab[..., k], cv2.CV_32F, 0, 1) ** 2
+    h, w = g.shape
     c = (cv2.resize(cut, (w, h), interpolation=cv2.INTER_LINEAR) > 0.5).astype(np.uint8)
-    k3 = np.ones((3, 3), np.uint8)
-    edge = c.astype(bool) & ~cv2.erode(c, k3).astype(bool)
+    edge = _mask_edge(c)
     edge[:3] = edge[-3:] = False
     edge[:, :3] = edge[:, -3:] = False
-    inner = cv2.erode(c, k3, iterations=4).astype(bool)
+    inner = cv2.erode(c, np.ones((3, 3), np.uint8), iterations=4).astype(bool)
     if inner.sum() < 5:
         return 0.0  # no head: no outline either
     if edge.sum() < 5:
@@ -2507,9 +2517,7 @@ def _person_by_grabcut(rgb: np.ndarray, turns: int, reaches_frame: bool = False)
         cm[_centre(h, w)] = True
         ll = _log_density(L[cm], sigma_bins=1.0)[_bin_index(L)]
         unlike = (ll < float(np.percentile(ll[cm], _UNLIKE_PCT)) - 1.0) & ~_skin_prior(L)
-        ring = np.zeros((h, w), bool)
-        ring[:m] = ring[-m:] = True
-        ring[:, :m] = ring[:, -m:] = True
+        ring = _ring(h, w, m)
         if (unlike & ring).sum() < _UNLIKE_MIN * ring.sum():
             return None
         # not the 2 px next to the head: there the backdrop blends with the skin's rim and
@@ -2572,8 +2580,8 @@ def _light_grey_hair(lab: np.ndarray, cand: np.ndarray) -> np.ndarray | None:
     times the other part's chroma and not darker than it by over `_GREY_DARKER` (L); a dark
     head's shaded skin and dark hair are darker.
     """
-    c = np.hypot(lab[..., 1], lab[..., 2])
-    cc = c[cand]
+    px = lab[cand]
+    cc = np.hypot(px[:, 1], px[:, 2])
     top = max(1e-3, float(cc.max()))
     t8, _ = cv2.threshold(np.clip(cc * (255.0 / top), 0, 255).astype(np.uint8).reshape(-1, 1), 0, 255,
                           cv2.THRESH_BINARY + cv2.THRESH_OTSU)
@@ -2581,10 +2589,12 @@ def _light_grey_hair(lab: np.ndarray, cand: np.ndarray) -> np.ndarray | None:
     pale = cc < t
     if not (_GREY_SHARE <= pale.mean() <= 1.0 - _GREY_SHARE):
         return None
-    L = lab[..., 0][cand]
+    L = px[:, 0]
     if cc[pale].mean() >= _GREY_CHROMA * cc[~pale].mean() or L[pale].mean() < L[~pale].mean() - _GREY_DARKER:
         return None
-    return cand & (c < t)
+    grey = np.zeros(cand.shape, bool)
+    grey[cand] = pale
+    return grey
 
 
 def _scalp_seed(lab: np.ndarray, tex: np.ndarray, person: np.ndarray, head: np.ndarray,
@@ -2995,9 +3005,8 @@ def _highlights_are_skin(scores, lab, tex, tex_skin, s, zone, *, grey_hair: bool
             & (tex < _GLINT_TEX * tex_skin))
     if grey_hair and cand.any():
         n, comp = cv2.connectedComponents(cand.astype(np.uint8))
-        k3 = np.ones((3, 3), np.uint8)
-        edge = cand & ~cv2.erode(cand.astype(np.uint8), k3).astype(bool)
-        near_bg = cv2.dilate((cls == _CLS_BG).astype(np.uint8), k3, iterations=2).astype(bool)
+        edge = _mask_edge(cand)
+        near_bg = cv2.dilate((cls == _CLS_BG).astype(np.uint8), np.ones((3, 3), np.uint8), iterations=2).astype(bool)
         length = np.bincount(comp[edge], minlength=n)
         on_bg = np.bincount(comp[edge & near_bg], minlength=n)
         rim = on_bg >= _GREY_RIM * np.maximum(length, 1)
@@ -3006,7 +3015,6 @@ def _highlights_are_skin(scores, lab, tex, tex_skin, s, zone, *, grey_hair: bool
     out = scores.copy()
     out[..., _CLS_HAIR] -= np.where(cand, _STUBBLE_PENALTY, 0.0).astype(np.float32)
     return out
-
 
 
 def _head_evidence(scores, seed, skull, tex, tex_skin, skin, selfie, head_w: float) -> dict:

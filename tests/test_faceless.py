@@ -144,6 +144,28 @@ def test_a_head_without_a_face_on_a_busy_background(shared_photos, analysis_of, 
     assert (a.labels[t == BACKGROUND] == SCALP).mean() < 0.005
 
 
+def _tops_agree_with_the_face_path(path, models, cuts, scale_source=None):
+    """Cut a sample's photo at ``share`` of the brows' height, framed around the head with half
+    its width on each side, and check that the face-less analysis of the crop agrees with the
+    face path's labels of the same pixels: background / skin / hair IoU over ``floors``."""
+    a = analyse(load_photo(path), models)
+    brow = int(a.face.landmarks_px[list(BROW_RIGHT + BROW_LEFT), 1].min()) - 2
+    cols = np.flatnonzero((a.labels[:brow] > 0).any(axis=0))
+    w = cols[-1] - cols[0]
+    for share, floors in cuts:
+        cut = brow if share == 1.0 else int(share * brow)
+        box = (slice(0, cut), slice(max(0, cols[0] - w // 2), cols[-1] + w // 2))
+        top = analyse(Photo(np.ascontiguousarray(a.rgb[box]), "top"), models)
+        ref = a.labels[box]
+        assert top.face is None
+        if scale_source is not None:
+            assert top.scale_source == scale_source
+        got = (_iou(top.labels == BACKGROUND, ref == BACKGROUND),
+               _iou(np.isin(top.labels, (SKIN, SCALP)), np.isin(ref, (SKIN, SCALP))),
+               _iou(top.labels == HAIR, ref == HAIR))
+        assert all(g > f for g, f in zip(got, floors)), (cut, got)
+
+
 def test_a_haired_head_without_a_face_on_a_real_busy_background(samples_dir, models):
     """The top of the head of the Oval Office portrait, cut above the brows and framed around
     the head: short dark hair, window and curtains behind it, no face. The head is found, and
@@ -151,19 +173,8 @@ def test_a_haired_head_without_a_face_on_a_real_busy_background(samples_dir, mod
     photo (measured IoU background 0.92 / skin 0.98 / hair 0.71 cut at the brows; 0.96 / 0.96 /
     0.80 at four fifths of the way). Before the GrabCut person mask the window was taken for
     the head or the photo was refused."""
-    a = analyse(load_photo(samples_dir / "obama.jpg"), models)
-    brow = int(a.face.landmarks_px[list(BROW_RIGHT + BROW_LEFT), 1].min()) - 2
-    cols = np.flatnonzero((a.labels[:brow] > 0).any(axis=0))
-    w = cols[-1] - cols[0]
-    for cut, floors in ((brow, (0.88, 0.94, 0.66)), (int(0.8 * brow), (0.92, 0.92, 0.75))):
-        box = (slice(0, cut), slice(max(0, cols[0] - w // 2), cols[-1] + w // 2))
-        top = analyse(Photo(np.ascontiguousarray(a.rgb[box]), "top"), models)
-        ref = a.labels[box]
-        assert top.face is None and top.scale_source == "head_width"
-        got = (_iou(top.labels == BACKGROUND, ref == BACKGROUND),
-               _iou(np.isin(top.labels, (SKIN, SCALP)), np.isin(ref, (SKIN, SCALP))),
-               _iou(top.labels == HAIR, ref == HAIR))
-        assert all(g > f for g, f in zip(got, floors)), (cut, got)
+    _tops_agree_with_the_face_path(samples_dir / "obama.jpg", models,
+                                   ((1.0, (0.88, 0.94, 0.66)), (0.8, (0.92, 0.92, 0.75))), scale_source="head_width")
 
 
 def test_white_hair_without_a_face_on_a_real_busy_background(samples_dir, models):
@@ -176,19 +187,8 @@ def test_white_hair_without_a_face_on_a_real_busy_background(samples_dir, models
     brows, 0.97 / 0.91 / 0.69 at nine tenths; before 0.99 / 0.55 / 0.00 and 0.99 / 0.51 / 0.00,
     the white hair scalp). Cut at four fifths it is still refused: its skin patch is
     just under the solidity a scalp needs, and the person segmenter sees no person there)."""
-    a = analyse(load_photo(samples_dir / "biden.jpg"), models)
-    brow = int(a.face.landmarks_px[list(BROW_RIGHT + BROW_LEFT), 1].min()) - 2
-    cols = np.flatnonzero((a.labels[:brow] > 0).any(axis=0))
-    w = cols[-1] - cols[0]
-    for cut, floors in ((brow, (0.92, 0.88, 0.6)), (int(0.9 * brow), (0.93, 0.87, 0.62))):
-        box = (slice(0, cut), slice(max(0, cols[0] - w // 2), cols[-1] + w // 2))
-        top = analyse(Photo(np.ascontiguousarray(a.rgb[box]), "top"), models)
-        ref = a.labels[box]
-        assert top.face is None
-        got = (_iou(top.labels == BACKGROUND, ref == BACKGROUND),
-               _iou(np.isin(top.labels, (SKIN, SCALP)), np.isin(ref, (SKIN, SCALP))),
-               _iou(top.labels == HAIR, ref == HAIR))
-        assert all(g > f for g, f in zip(got, floors)), (cut, got)
+    _tops_agree_with_the_face_path(samples_dir / "biden.jpg", models,
+                                   ((1.0, (0.92, 0.88, 0.6)), (0.9, (0.93, 0.87, 0.62))))
 
 
 def _pasted_top(shared_photos, analysis_of, name, backdrop):
