@@ -72,6 +72,8 @@ _GC_SIDE = 220  # GrabCut runs on the crop reduced to this long side
 _EM_ROUNDS = 2  # refits of the skin and hair models on the skull
 _EM_MARGIN = 3.0  # score margin for a scalp pixel to count as sure skin in a refit
 _HAIR_MIN_SHARE = 0.01  # fewer hair samples than this share of the skull: no hair model (bald)
+_NONSKIN_D2 = 9.0  # hair samples lie this far from the face's skin model (`_SkinModel.d2`, 3 sigma) ...
+_NONSKIN_D2_FEW = 6.25  # ... or this far (2.5 sigma) when too few lie 3 sigma away
 _MORE_PIGMENT = 3.0  # a chroma above the face skin's counts this many times less
 _SPILL_X = 0.6  # least skin share of a silhouette pixel explained as darkened skin plus backdrop
 _SPILL_Y = 0.2
@@ -2124,10 +2126,13 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     glasses = _glasses_mask(lab, skin_ll_rel, fr, lm, shape)
 
     # --- samples for hair, clothes and background
-    nonskin = skin_d2 > 9.0
     inner = cv2.erode(sure_person.astype(np.uint8), np.ones((3, 3), np.uint8),
                       iterations=max(1, round(3.0 * s))).astype(bool)
-    hair_samples = skull & inner & nonskin & ~glasses
+    hair_samples = skull & inner & (skin_d2 > _NONSKIN_D2) & ~glasses
+    if hair_samples.sum() <= max(15, _HAIR_MIN_SHARE * max(1, int(skull.sum()))):
+        # too few for a hair model: the hair's colour may lie near the skin's (a grey or white
+        # fringe lit warm by the scene, with no blue backdrop light on it), so look further in
+        hair_samples = skull & inner & (skin_d2 > _NONSKIN_D2_FEW) & ~glasses
     hair_px = lab[hair_samples]
     neck = (np.abs(u) < 45.0) & (v > v_chin - 75.0)
     other_samples = sure_person & below_chin & ~beard_zone & ~neck
