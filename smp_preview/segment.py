@@ -73,7 +73,9 @@ _EM_ROUNDS = 2  # refits of the skin and hair models on the skull
 _EM_MARGIN = 3.0  # score margin for a scalp pixel to count as sure skin in a refit
 _HAIR_MIN_SHARE = 0.01  # fewer hair samples than this share of the skull: no hair model (bald)
 _NONSKIN_D2 = 9.0  # hair samples lie this far from the face's skin model (`_SkinModel.d2`, 3 sigma) ...
-_NONSKIN_D2_FEW = 6.25  # ... or this far (2.5 sigma) when too few lie 3 sigma away
+_NONSKIN_D2_FEW = 6.25  # ... or this far (2.5 sigma) when too few lie 3 sigma away ...
+_NONSKIN_D2_FIBROUS = 4.0  # ... or, when still too few, this far (2 sigma) and fibrous:
+_FIBROUS_FEW = 2.0  # ... this many times the face skin's texture
 _MORE_PIGMENT = 3.0  # a chroma above the face skin's counts this many times less
 _SPILL_X = 0.6  # least skin share of a silhouette pixel explained as darkened skin plus backdrop
 _SPILL_Y = 0.2
@@ -1553,13 +1555,14 @@ def _skin_grabcut(work: np.ndarray, prob: np.ndarray, probable: np.ndarray, sure
 
 
 def _em_refits(scores, lab, idx, rng, *, ll_skin, ll_hair, tex_term, skin_seeds, skin_region, sure_person,
-               hair_source, head_area, hair_zone, skin_zone=None):
+               hair_source, head_area, hair_zone, skin_zone=None, nonskin_d2=_NONSKIN_D2, fibrous=None):
     """`_EM_ROUNDS` refits of the skin and hair colour models from the current scores.
 
     Skin: ``skin_seeds`` and the pixels of ``skin_region`` where skin wins by `_EM_MARGIN` (a
     bald scalp is often tanner or redder than the face), ``sure_person`` only. Hair: the pixels of
-    ``hair_source`` now called hair and far from the new skin model (or the bald fallback of
-    `_hair_log_density`), plus the texture term. The scores change by the new minus the old
+    ``hair_source`` now called hair and far from the new skin model (``nonskin_d2``; or, where
+    ``fibrous``, `_NONSKIN_D2_FIBROUS`: as far as the first hair samples were looked for), or
+    the bald fallback of `_hair_log_density`, plus the texture term. The scores change by the new minus the old
     log-likelihoods, skin in ``skin_zone`` (everywhere when None), hair in ``hair_zone``.
     Returns (scores, skin and hair log-likelihoods now in use).
     """
@@ -1575,7 +1578,10 @@ def _em_refits(scores, lab, idx, rng, *, ll_skin, ll_hair, tex_term, skin_seeds,
         ll_s2 = skin2.log_density_from_d2(d2)
         d_skin = ll_s2 - ll_skin
         scores[..., _CLS_SKIN] += d_skin if skin_zone is None else np.where(skin_zone, d_skin, 0.0)
-        hs2 = (cls1 == _CLS_HAIR) & hair_source & (d2 > 9.0)
+        far = d2 > nonskin_d2
+        if fibrous is not None:
+            far |= fibrous & (d2 > _NONSKIN_D2_FIBROUS)
+        hs2 = (cls1 == _CLS_HAIR) & hair_source & far
         ll_h2 = _hair_log_density(lab, hs2, head_area, idx, rng) + tex_term
         scores[..., _CLS_HAIR] += np.where(hair_zone, ll_h2 - ll_hair, 0.0)
         ll_skin, ll_hair = ll_s2, ll_h2
@@ -2128,11 +2134,21 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     # --- samples for hair, clothes and background
     inner = cv2.erode(sure_person.astype(np.uint8), np.ones((3, 3), np.uint8),
                       iterations=max(1, round(3.0 * s))).astype(bool)
-    hair_samples = skull & inner & (skin_d2 > _NONSKIN_D2) & ~glasses
-    if hair_samples.sum() <= max(15, _HAIR_MIN_SHARE * max(1, int(skull.sum()))):
-        # too few for a hair model: the hair's colour may lie near the skin's (a grey or white
-        # fringe lit warm by the scene, with no blue backdrop light on it), so look further in
-        hair_samples = skull & inner & (skin_d2 > _NONSKIN_D2_FEW) & ~glasses
+    # Too few samples for a hair model (a bald head, see `_hair_log_density`)? The hair's colour
+    # may lie near the skin's: a grey fringe or ginger buzz cut lit warm by the scene, with no
+    # blue backdrop light on it. Look further into the skin model's tail, then for fibrous pixels
+    # nearer still; the refits below look as far.
+    def few(m):
+        return m.sum() <= max(15, _HAIR_MIN_SHARE * max(1, int(skull.sum())))
+
+    hair_d2, fibrous = _NONSKIN_D2, None
+    hair_samples = skull & inner & (skin_d2 > hair_d2) & ~glasses
+    if few(hair_samples):
+        hair_d2 = _NONSKIN_D2_FEW
+        hair_samples = skull & inner & (skin_d2 > hair_d2) & ~glasses
+        if few(hair_samples):
+            fibrous = tex > _FIBROUS_FEW * tex_skin
+            hair_samples = skull & inner & (skin_d2 > _NONSKIN_D2_FIBROUS) & fibrous & ~glasses
     hair_px = lab[hair_samples]
     neck = (np.abs(u) < 45.0) & (v > v_chin - 75.0)
     other_samples = sure_person & below_chin & ~beard_zone & ~neck
@@ -2203,7 +2219,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     scores, ll_skin_cur, ll_hair_cur = _em_refits(
         scores, lab, idx, rng, ll_skin=ll_skin, ll_hair=ll_hair, tex_term=tex_term, skin_seeds=samples,
         skin_region=skull, sure_person=sure_person, hair_source=skull & inner & ~glasses, head_area=head_area,
-        hair_zone=hair_zone, skin_zone=hair_zone)
+        hair_zone=hair_zone, skin_zone=hair_zone, nonskin_d2=hair_d2, fibrous=fibrous)
     neck_skin, neck_not = _neck_skin(work, lab, prob, samples, oval, beard, tex, tex_skin, fr, v_chin)
     scores[..., _CLS_SKIN] += np.where(neck_skin, _NECK_BONUS, np.where(neck_not, -_NECK_BONUS, 0.0))
     scores[..., _CLS_HAIR] -= np.where(beard_zone & oval & ~beard, _NO_BEARD_PENALTY, 0.0)  # no beard: skin

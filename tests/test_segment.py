@@ -298,18 +298,24 @@ def test_an_underexposed_photo_keeps_its_skin_and_hair(shared_photos, models):
     assert _iou(a.labels == HAIR, t == 3) > 0.45
 
 
-# name, backdrop, least hair IoU (measured 0.861 / 0.836 / 0.873 and 0.659 / 0.634, less about
-# 0.05; before the hair samples were looked for further in: 0.167 / 0.123 / 0.199 and 0.452 / 0.427)
-FRINGE_ON_BUSY = [("K000375", "wood", 0.80), ("K000375", "rocket", 0.78), ("K000375", "astro", 0.80),
-                  ("L000601", "wood", 0.60), ("L000601", "ihc", 0.58)]
+# name, backdrop, least hair IoU: measured less about 0.05 (before the hair samples were looked
+# for further from the skin model, and the refits as far: measured before -> after)
+FRINGE_ON_BUSY = [("K000375", "wood", 0.80),  # 0.167 -> 0.861
+                  ("K000375", "rocket", 0.78),  # 0.123 -> 0.836
+                  ("K000375", "astro", 0.80),  # 0.199 -> 0.873
+                  ("K000375", "chelsea", 0.79),  # 0.279 -> 0.847
+                  ("L000601", "wood", 0.60),  # 0.452 -> 0.659
+                  ("L000601", "chelsea", 0.58),  # 0.403 -> 0.634
+                  ("R000614", "chelsea", 0.68),  # 0.349 -> 0.735
+                  ("R000614", "rocket", 0.40)]  # 0.009 -> 0.460
 
 
 @pytest.mark.parametrize("name,backdrop,hair_min", FRINGE_ON_BUSY)
 def test_a_grey_fringe_on_a_busy_background_is_hair(shared_photos, models, name, backdrop, hair_min):
-    """A grey-white fringe (K000375) or grey buzz-cut sides (L000601) pasted on a busy scene as
-    the bench pastes them (the studio's blue light taken out of the outline): without the blue
-    cast the hair lies near the skin's colour, too few pixels were 3 sigma from the skin model
-    for a hair model, and the head was taken as bald, its fringe as scalp."""
+    """A grey-white fringe (K000375, R000614) or grey buzz-cut sides (L000601) pasted on a busy
+    scene as the bench pastes them (the studio's blue light taken out of the outline): without
+    the blue cast the hair lies near the skin's colour, too few pixels were 3 sigma from the skin
+    model for a hair model, and the head was taken as bald, its fringe as scalp."""
     from bench.segmentation import _backgrounds, _pasted
 
     rgb, t = _pasted(load_photo(shared_photos / "photos" / f"{name}.jpg").rgb, _truth(shared_photos, name),
@@ -317,4 +323,4 @@ def test_a_grey_fringe_on_a_busy_background_is_hair(shared_photos, models, name,
     a = analyse(Photo(rgb, f"{name}_{backdrop}"), models)
     hair = _iou(a.labels == HAIR, t == 3)
     assert hair > hair_min, hair
-    assert _iou(_skin(a.labels), t == 1) > 0.94  # 0.91-0.95 before, the fringe taken as scalp
+    assert _iou(_skin(a.labels), t == 1) > 0.93  # K000375 0.91-0.92 before, its fringe taken as scalp
