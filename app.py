@@ -125,6 +125,29 @@ def design_controls(suggested_shade: str | None, shade_reason: str) -> dict:
     return v
 
 
+def scale_control(analysis: HeadAnalysis) -> float | None:
+    """A measured scale for the render (px/mm), or None to keep the photo's own.
+
+    The consultant gives the width the photo shows on the scalp (a tape across the crown), the
+    natural measure for a close-up; a photo without a face otherwise assumes a 15 cm head width,
+    which is too small a scale when the head is wider than the photo."""
+    st.subheader("Scale")
+    w_px = analysis.rgb.shape[1]
+    if analysis.scale_lower_bound:
+        st.warning("The head fills the photo's width, so the scale assumes the photo is 15 cm wide on the "
+                   "scalp: dots and areas come out too large. Measure the width the photo shows on the "
+                   "scalp and enter it here.", icon=":material/straighten:")
+    elif analysis.face is None:
+        st.caption("No face in this photo: the scale assumes a head 15 cm wide. A measured width is better.")
+    if not st.checkbox("Enter a measured width", key="scale_measured"):
+        return None
+    lo, hi = max(1.0, w_px / 2000.0), min(100.0, w_px / 3.0)  # the scale stays within 0.3-200 px/mm
+    guess = min(hi, max(lo, round(w_px / analysis.px_per_mm / 10.0, 1)))
+    cm = st.number_input("Width the photo shows on the scalp (cm)", lo, hi, guess, step=0.5,
+                         key=f"scale_width_cm_{analysis.photo.name}")
+    return w_px / (float(cm) * 10.0)
+
+
 def scar_and_hairline_drawing(analysis: HeadAnalysis, values: dict):
     """Scars painted on the photo (canvas), an uploaded mask and confirmed suggestions."""
     shape = analysis.rgb.shape[:2]
@@ -219,6 +242,7 @@ def consultant() -> None:
     suggested, reason = ui.suggest_shade(analysis)
     with st.sidebar:
         values = design_controls(suggested, reason)
+        values["px_per_mm"] = scale_control(analysis)
     scars = scar_and_hairline_drawing(analysis, values)
     if values["mode"] == "scars" and scars is None:
         st.info("Scars only: paint the scars on the photo above (or upload a mask) to see them treated.",

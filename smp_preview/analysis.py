@@ -28,6 +28,11 @@ class HeadAnalysis:
     px_per_mm: float
     scale_source: str
     timings_ms: dict = field(default_factory=dict)
+    scale_lower_bound: bool = False
+    """The assumed-head-width scale of a head cut off at both sides of the frame whose width
+    no arc of its outline gave (`_head_width_px`): the head is wider than the photo shows, so the
+    true scale is larger (about twice, on close-ups of the labelled heads); a measured scale is
+    needed for true dot sizes and areas."""
 
     @property
     def rgb(self) -> np.ndarray:
@@ -95,8 +100,10 @@ def _outline_arc_diameter(head: np.ndarray) -> float | None:
     return 2.0 * r / g
 
 
-def _head_width_px(seg: Segmentation, prob_small: np.ndarray, f: float, width: int) -> float:
-    """Width of the head in px for the assumed-head-width scale (photos without a face).
+def _head_width_px(seg: Segmentation, prob_small: np.ndarray, f: float, width: int) -> tuple[float, bool]:
+    """Width of the head in px for the assumed-head-width scale (photos without a face), and
+    whether it is only a lower bound (the head reaches both sides and no arc fits: it is wider
+    than the frame shows).
 
     The head is the part of the silhouette labelled scalp or hair; without either, the widest
     row of the person mask's top third (a top or back view fills the frame with the head). A
@@ -111,14 +118,15 @@ def _head_width_px(seg: Segmentation, prob_small: np.ndarray, f: float, width: i
         if head[:, :2].any() and head[:, -2:].any():
             arc = _outline_arc_diameter(head)
             if arc is not None and arc > w90:
-                return arc
-        return w90
+                return arc, False
+            return w90, True
+        return w90, False
     person = prob_small > 0.5
     rows = np.flatnonzero(person.any(axis=1))
     if rows.size == 0:
-        return float(width)
+        return float(width), True
     top = person[rows[0]: rows[0] + max(1, (rows[-1] - rows[0]) // 3 + 1)]
-    return float(top.sum(axis=1).max()) / f
+    return float(top.sum(axis=1).max()) / f, bool(top[:, 0].any() and top[:, -1].any())
 
 
 _SKIN_SOLIDITY = 0.88  # a scalp: the largest skin region fills this share of its convex hull
@@ -293,14 +301,16 @@ def analyse(
     if face is not None and seg.head_outline is not None:
         face = replace(face, skull_ellipse=seg.head_outline)
 
+    lower_bound = False
     if px_per_mm is not None:
         scale, source = float(px_per_mm), "user"
     elif face is not None:
         scale, source = face.px_per_mm, face.scale_source
     else:
-        scale, source = _head_width_px(seg, prob_small, f, rgb.shape[1]) / HEAD_WIDTH_MM, "head_width"
+        head_px, lower_bound = _head_width_px(seg, prob_small, f, rgb.shape[1])
+        scale, source = head_px / HEAD_WIDTH_MM, "head_width"
     timings["total"] = (time.perf_counter() - t0) * 1e3
-    return HeadAnalysis(photo, face, seg, scale, source, timings)
+    return HeadAnalysis(photo, face, seg, scale, source, timings, lower_bound)
 
 
 def scalp_fraction(analysis: HeadAnalysis) -> float:

@@ -43,7 +43,8 @@ def add_settings_arguments(p: argparse.ArgumentParser) -> None:
                    help="each later session's dots this much darker, 0-0.5 (0.1 = +10 %% per session)")
     g.add_argument("--seed", type=int, default=d.seed, help="random seed (default %(default)s)")
     g.add_argument("--px-per-mm", type=float, default=None,
-                   help="measured scale, overriding the one from the iris")
+                   help="measured scale, overriding the one from the iris or the assumed head width "
+                        "(the photo's width in px over its width on the scalp in mm)")
     g.add_argument("--scars", type=Path, default=None, metavar="MASK.png",
                    help="scar mask (white = scar), same size as the photo")
     g.add_argument("--hairline-points", default=None, metavar="X1,Y1;X2,Y2;...",
@@ -124,8 +125,12 @@ def cmd_render(args: argparse.Namespace) -> int:
         tmp.write_text(json.dumps(report, indent=2) + "\n")
         tmp.replace(args.report)
     if not args.quiet:
+        # a head wider than the photo: the assumed 15 cm head width makes dots and areas too large
+        bound = (": too small, the head is wider than the photo; measure it and give --px-per-mm"
+                 if report.get("scale_lower_bound") else "")
         print(f"{args.output}: {report['dot_count']} dots over {report['treated_area_cm2']} cm² "
-              f"at {report['density_per_cm2']}/cm² (scale {report['px_per_mm']} px/mm from {report['scale_source']})")
+              f"at {report['density_per_cm2']}/cm² (scale {report['px_per_mm']} px/mm from "
+              f"{report['scale_source']}{bound})")
     return EXIT_OK
 
 

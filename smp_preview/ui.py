@@ -153,7 +153,7 @@ SCALE_SOURCES = {
     "iris": "iris width (11.7 mm)",
     "ipd": "distance between the pupils (63 mm)",
     "head_width": "assumed head width (15 cm)",
-    "user": "a measured scale",
+    "user": "consultant's measurement",
 }
 
 

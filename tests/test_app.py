@@ -98,6 +98,25 @@ def test_every_view_renders(view):
         assert captions[3:] == ["Healed (simulation)", "After 5 years (simulation)"]
 
 
+def test_a_close_up_wider_than_the_photo_asks_for_a_measured_width():
+    """The bald sample's scalp filling the frame: no face and no outline, so the scale assumes
+    the photo is 15 cm wide on the scalp; the app says so, and the width the consultant measures
+    sets the scale (here 8 cm: 1.9 times the assumed one)."""
+    rgb = sample_rgb("bald_S001224.jpg")
+    crop = np.ascontiguousarray(rgb[60:150, 110:230])
+    at = upload(consultant(), jpeg(crop), "crown.jpg")
+    assert not at.exception and not at.error
+    assert any("The head fills the photo's width" in w.value for w in at.warning)
+    assumed = float(metric(at, "Scale").split()[0])
+    at.checkbox(key="scale_measured").check().run()
+    at.number_input(key="scale_width_cm_crown.jpg").set_value(8.0).run()
+    assert not at.exception and not at.error
+    measured = float(metric(at, "Scale").split()[0])
+    assert abs(measured - crop.shape[1] / 80.0) < 0.01
+    assert 1.6 < measured / assumed < 2.2
+    assert any("Scale from the consultant's measurement" in c.value for c in at.caption)
+
+
 def test_consultant_upload_of_a_file_that_is_not_an_image_says_so():
     at = consultant()
     upload(at, b"just some text, not a photo", "notes.jpg")

@@ -407,3 +407,29 @@ def test_the_scale_of_a_crown_close_up_comes_from_the_arc_of_its_outline(samples
     top = analyse(Photo(crop, "crown"), models)
     assert top.scale_source == "head_width"
     assert 0.85 < top.px_per_mm / (a.px_per_mm * enlarge) < 1.15
+    assert not top.scale_lower_bound  # the arc gave the head's width
+
+
+def test_a_close_up_with_no_outline_says_its_scale_is_a_lower_bound(samples_dir, models, tmp_path, capsys):
+    """The bald sample's crown filling the frame shows no outline to fit: the assumed 15 cm
+    head width is the frame's width, about half the true scale here. The analysis, the report
+    and the CLI line say so; a measured scale clears it."""
+    from smp_preview.cli import main
+    from smp_preview.preview import render
+    from smp_preview.settings import Settings
+
+    a = analyse(load_photo(samples_dir / "bald_S001224.jpg"), models)
+    assert not a.scale_lower_bound  # the iris scale
+    brow = int(a.face.landmarks_px[list(BROW_RIGHT + BROW_LEFT), 1].min()) - 2
+    crop = _crown_close_up(a.rgb, a.labels, brow)
+    top = analyse(Photo(crop, "crown"), models)
+    assert top.scale_source == "head_width" and top.scale_lower_bound
+    assert top.px_per_mm < 0.8 * a.px_per_mm  # too small, as it says
+    assert render(top, Settings()).report["scale_lower_bound"] is True
+    assert render(top, Settings(px_per_mm=a.px_per_mm)).report["scale_lower_bound"] is False
+    path = tmp_path / "crown.png"
+    cv2.imwrite(str(path), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
+    assert main(["render", str(path), "-o", str(tmp_path / "after.png")]) == 0
+    assert "too small, the head is wider than the photo" in capsys.readouterr().out
+    assert main(["render", str(path), "-o", str(tmp_path / "after2.png"), "--px-per-mm", "5"]) == 0
+    assert "too small" not in capsys.readouterr().out
