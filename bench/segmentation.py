@@ -28,7 +28,8 @@ photos without a face found, median analysis time, the two worst photos; overlay
 
 ``--closeups`` scores crown close-ups without a face (`CLOSE_UPS`: the whole top above the
 brows, the head filling the frame, reaching three edges with backdrop in the corners, or with
-more backdrop), at the photo's size and 4x enlarged: mean skin IoU, photos under 0.8, the
+more backdrop, and the scalp cut well inside the head on all four sides at two offsets), at the
+photo's size and 4x enlarged: mean skin IoU, photos under 0.8, the
 assumed-head-width scale against the iris scale, photos refused; overlays in
 ``<out>/closeups/<kind>/``.
 
@@ -213,7 +214,10 @@ def faceless(photos_dir: Path, only: list[str] | None, out_dir: Path | None = No
 # crops of the head from above (rows under the crown, px inside the outline at the brows): the
 # crown filling the frame, reaching three edges with backdrop in the corners, or with more of it
 # (None: the whole top above the brows, as `faceless` cuts it)
-CLOSE_UPS = {"whole top": None, "fills": (30, 40), "corners": (15, 25), "more backdrop": (5, 10)}
+# (px under the crown, px inside the outline at the brows) or, for the scalp cut well inside the
+# head at all four edges, head-width shares (under the crown, above the brows, inside the outline)
+CLOSE_UPS = {"whole top": None, "fills": (30, 40), "corners": (15, 25), "more backdrop": (5, 10),
+             "inside": (0.15, 0.1, 0.2), "inside low": (0.2, 0.15, 0.12)}
 
 
 def closeups(photos_dir: Path, only: list[str] | None, out_dir: Path | None = None) -> dict:
@@ -237,6 +241,10 @@ def closeups(photos_dir: Path, only: list[str] | None, out_dir: Path | None = No
         for kind, cut in CLOSE_UPS.items():
             if cut is None:
                 box = (slice(0, brow), slice(None))
+            elif len(cut) == 3:
+                w = cols[-1] - cols[0]
+                below, above, inside = (int(c * w) for c in cut)
+                box = (slice(top + below, brow - above), slice(cols[0] + inside, cols[-1] - inside))
             else:
                 below, inside = cut
                 box = (slice(top + below, brow), slice(cols[0] + inside, cols[-1] - inside))

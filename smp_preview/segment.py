@@ -128,8 +128,10 @@ _FILL_SKIN_ALL = 0.98  # ... or skin-coloured on this share of it (busy backdrop
 _FILL_NEAR_ALL = 0.5  # ... this share near the centre's colour ...
 _FILL_TEX_ALL = 2.0  # ... and its texture up to this many times the centre's
 _FILL_SKIN_EMPTY = 0.8  # a frame GrabCut finds no head in, with no margin colour no head has, is the head when this share of its border is skin-coloured (the stained tissue: 0.43)
-_OUTLINE_WEAK = 2.7  # a face-less head's outline less sharp than this (`_outline_contrast`) may run through the head
+_OUTLINE_WEAK = 3.0  # a face-less head's outline less sharp than this (`_outline_contrast`) may run through the head
 _OUTLINE_GAIN = 1.1  # ... and the cut from the colours no head has (see `_person_by_grabcut`) is kept when this many times sharper
+_OUTLINE_SURE = 2.7  # ... or, where the first cut found no head, this sharp
+_REACHES_FRAME = 0.9  # ... or when it covers this share of the frame, whose border is skin-coloured (`_FILL_SKIN_EMPTY`)
 _UNLIKE_PCT = 2.0  # margin pixels of a colour rarer in the photo's centre than this percentile of the centre's own ...
 _UNLIKE_MIN = 0.02  # ... and no skin colour are background; at least this share of the margins for a cut
 # The head's outline with a face (`_head_edge_grabcut`)
@@ -2415,7 +2417,9 @@ def _person_without_face(rgb: np.ndarray, person_prob: np.ndarray) -> tuple[np.n
     joined with what the border colours do not explain (`_person_from_border`). A head that
     fills the frame (`_fills_the_frame`) is person everywhere; one that reaches most of it, with
     background in the corners, is found by a second GrabCut when the first one's outline is no
-    edge of the photo (`_outline_contrast`).
+    edge of the photo (`_outline_contrast`). Where that outline is weak and the second cut finds
+    no colour in the margins that no head has, or takes in nearly the whole frame, and the
+    border is skin-coloured, the head fills the frame (or all of it but the corners).
     """
     view = _border_view(rgb)
     if _fills_the_frame(view):
@@ -2431,13 +2435,18 @@ def _person_without_face(rgb: np.ndarray, person_prob: np.ndarray) -> tuple[np.n
     weak = _outline_contrast(grad, cut)
     if weak < _OUTLINE_WEAK:
         cut2 = _person_by_grabcut(rgb, turns, reaches_frame=True)
-        # no head in the first cut and no colour in the margins that no head has: the frame is
-        # all one colour; where that is skin's all round, the head fills it
-        if cut2 is None and weak == 0.0 and _ring_skin_share(view) >= _FILL_SKIN_EMPTY:
+        # no colour in the margins that no head has: no edge of a head in view either (the
+        # first cut's outline was none, or it found no head); where the border is skin's all
+        # round, the head fills the frame
+        skin_round = _ring_skin_share(view) >= _FILL_SKIN_EMPTY
+        if cut2 is None and skin_round:
             return np.maximum(person_prob, np.float32(_FILL_PROB)), 0
         # (no head at all in the first cut: the second needs an outline that is no doubt one)
-        need = _OUTLINE_GAIN * weak if weak > 0 else _OUTLINE_WEAK
-        if cut2 is not None and _outline_contrast(grad, cut2) >= need:
+        need = _OUTLINE_GAIN * weak if weak > 0 else _OUTLINE_SURE
+        # a second cut that takes in nearly all of a skin-bordered frame: the head reaches all
+        # its edges, its outline shows in the corners only (a weak edge there, as the first's)
+        reaches = cut2 is not None and weak > 0 and skin_round and float((cut2 > 0.5).mean()) >= _REACHES_FRAME
+        if cut2 is not None and (reaches or _outline_contrast(grad, cut2) >= need):
             soft = (1.0 - _PERSON_GC_SURE) + (2.0 * _PERSON_GC_SURE - 1.0) * cut2
             return np.maximum(person_prob, soft), turns
     a, b = border > 0.5, cut > 0.5
