@@ -133,7 +133,7 @@ def scale_control(analysis: HeadAnalysis) -> float | None:
     which is too small a scale when the head is wider than the photo."""
     st.subheader("Scale")
     w_px = analysis.rgb.shape[1]
-    if analysis.scale_lower_bound:
+    if analysis.scale_lower_bound and not st.session_state.get("scale_measured"):
         st.warning("The head fills the photo's width, so the scale assumes the photo is 15 cm wide on the "
                    "scalp: dots and areas come out too large. Measure the width the photo shows on the "
                    "scalp and enter it here.", icon=":material/straighten:")

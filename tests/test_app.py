@@ -115,6 +115,7 @@ def test_a_close_up_wider_than_the_photo_asks_for_a_measured_width():
     assert abs(measured - crop.shape[1] / 80.0) < 0.01
     assert 1.6 < measured / assumed < 2.2
     assert any("Scale from the consultant's measurement" in c.value for c in at.caption)
+    assert not any("The head fills the photo's width" in w.value for w in at.warning)  # answered
 
 
 def test_consultant_upload_of_a_file_that_is_not_an_image_says_so():
