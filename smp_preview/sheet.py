@@ -45,10 +45,10 @@ def plan_rows(preview, settings, plan: Plan) -> list[tuple[str, str]]:
         ("Sessions", f"{plan.sessions}, {h0:g}-{h1:g} h each"
                      + (f", {plan.weeks_between[0]}-{plan.weeks_between[1]} weeks apart" if plan.sessions > 1 else "")),
         ("Treated area in photo", f"{r['treated_area_cm2']:.0f} cm² ({r['dot_count']:,} dots shown)"),
-        ("Scale", f"{r['px_per_mm']:.2f} px/mm from the {describe_scale_source(r['scale_source'])}"
-                  + (" (too small: the head is wider than the photo; area overstated)"
-                     if r.get("scale_lower_bound") else "")),
+        ("Scale", f"{r['px_per_mm']:.2f} px/mm from the {describe_scale_source(r['scale_source'])}"),
     ]
+    if r.get("scale_lower_bound"):
+        rows.append(("", "too small: the head is wider than the photo, so the area is overstated"))
     return rows
 
 

@@ -449,8 +449,15 @@ def test_a_close_up_with_no_outline_says_its_scale_is_a_lower_bound(samples_dir,
     top = analyse(Photo(crop, "crown"), models)
     assert top.scale_source == "head_width" and top.scale_lower_bound
     assert top.px_per_mm < 0.8 * a.px_per_mm  # too small, as it says
-    assert render(top, Settings()).report["scale_lower_bound"] is True
-    assert render(top, Settings(px_per_mm=a.px_per_mm)).report["scale_lower_bound"] is False
+    from smp_preview.sheet import plan_rows
+    from smp_preview.ui import estimate_plan
+
+    guessed, measured = render(top, Settings()), render(top, Settings(px_per_mm=a.px_per_mm))
+    assert guessed.report["scale_lower_bound"] is True
+    assert measured.report["scale_lower_bound"] is False
+    notes = [v for p in (guessed, measured) for _, v in plan_rows(p, Settings(), estimate_plan(p.report, Settings()))
+             if "wider than the photo" in v]
+    assert len(notes) == 1  # on the consultation sheet of the guessed scale only
     path = tmp_path / "crown.png"
     cv2.imwrite(str(path), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
     assert main(["render", str(path), "-o", str(tmp_path / "after.png")]) == 0
