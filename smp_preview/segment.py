@@ -131,7 +131,8 @@ _FILL_SKIN_EMPTY = 0.8  # a frame GrabCut finds no head in, with no margin colou
 _OUTLINE_WEAK = 3.0  # a face-less head's outline less sharp than this (`_outline_contrast`) may run through the head
 _OUTLINE_GAIN = 1.1  # ... and the cut from the colours no head has (see `_person_by_grabcut`) is kept when this many times sharper
 _OUTLINE_SURE = 2.7  # ... or, where the first cut found no head, this sharp
-_REACHES_FRAME = 0.9  # ... or when it covers this share of the frame, whose border is skin-coloured (`_FILL_SKIN_EMPTY`)
+_REACHES_FRAME = 0.9  # ... or when it covers this share of the frame, whose border is skin-coloured (`_FILL_SKIN_EMPTY`), under `_OUTLINE_REAL`
+_OUTLINE_REAL = 4.0  # the least sharpness of real outlines: under it, a skin-coloured border whose margins have no colour no head has, or that the second cut takes in (`_REACHES_FRAME`), is the head's
 _UNLIKE_PCT = 2.0  # margin pixels of a colour rarer in the photo's centre than this percentile of the centre's own ...
 _UNLIKE_MIN = 0.02  # ... and no skin colour are background; at least this share of the margins for a cut
 # The head's outline with a face (`_head_edge_grabcut`)
@@ -2417,9 +2418,10 @@ def _person_without_face(rgb: np.ndarray, person_prob: np.ndarray) -> tuple[np.n
     joined with what the border colours do not explain (`_person_from_border`). A head that
     fills the frame (`_fills_the_frame`) is person everywhere; one that reaches most of it, with
     background in the corners, is found by a second GrabCut when the first one's outline is no
-    edge of the photo (`_outline_contrast`). Where that outline is weak and the second cut finds
-    no colour in the margins that no head has, or takes in nearly the whole frame, and the
-    border is skin-coloured, the head fills the frame (or all of it but the corners).
+    edge of the photo (`_outline_contrast`). Where that outline is less sharp than real ones
+    (`_OUTLINE_REAL`), the border is skin-coloured, and the second cut finds no colour in the
+    margins that no head has or takes in nearly the whole frame, the head fills the frame (or all
+    of it but the corners).
     """
     view = _border_view(rgb)
     if _fills_the_frame(view):
@@ -2433,11 +2435,11 @@ def _person_without_face(rgb: np.ndarray, person_prob: np.ndarray) -> tuple[np.n
     # cut where its outline is clearly the sharper (a real outline, not one through the head)
     grad = _view_gradient(view)
     weak = _outline_contrast(grad, cut)
-    if weak < _OUTLINE_WEAK:
+    if weak < max(_OUTLINE_WEAK, _OUTLINE_REAL):
         cut2 = _person_by_grabcut(rgb, turns, reaches_frame=True)
-        # no colour in the margins that no head has: no edge of a head in view either (the
-        # first cut's outline was none, or it found no head); where the border is skin's all
-        # round, the head fills the frame
+        # the first cut's outline less sharp than real ones (a forehead's highlights and furrows
+        # can give a cut through it 3-4), or no head in it, and no colour in the margins that no
+        # head has: where the border is skin's all round, the head fills the frame
         skin_round = _ring_skin_share(view) >= _FILL_SKIN_EMPTY
         if cut2 is None and skin_round:
             return np.maximum(person_prob, np.float32(_FILL_PROB)), 0
@@ -2446,7 +2448,7 @@ def _person_without_face(rgb: np.ndarray, person_prob: np.ndarray) -> tuple[np.n
         # a second cut that takes in nearly all of a skin-bordered frame: the head reaches all
         # its edges, its outline shows in the corners only (a weak edge there, as the first's)
         reaches = cut2 is not None and weak > 0 and skin_round and float((cut2 > 0.5).mean()) >= _REACHES_FRAME
-        if cut2 is not None and (reaches or _outline_contrast(grad, cut2) >= need):
+        if cut2 is not None and (reaches or (weak < _OUTLINE_WEAK and _outline_contrast(grad, cut2) >= need)):
             soft = (1.0 - _PERSON_GC_SURE) + (2.0 * _PERSON_GC_SURE - 1.0) * cut2
             return np.maximum(person_prob, soft), turns
     a, b = border > 0.5, cut > 0.5
