@@ -211,11 +211,10 @@ def faceless(photos_dir: Path, only: list[str] | None, out_dir: Path | None = No
             "backdrops": {k: ious(v) for k, v in pooled.items()}, "missed": missed}
 
 
-# crops of the head from above (rows under the crown, px inside the outline at the brows): the
-# crown filling the frame, reaching three edges with backdrop in the corners, or with more of it
-# (None: the whole top above the brows, as `faceless` cuts it)
-# (px under the crown, px inside the outline at the brows) or, for the scalp cut well inside the
-# head at all four edges, head-width shares (under the crown, above the brows, inside the outline)
+# crops of the head from above: the crown filling the frame, reaching three edges with backdrop in
+# the corners, or with more of it, as (px under the crown, px inside the outline at the brows);
+# the scalp cut well inside the head at all four edges, as head-width shares (under the crown,
+# above the brows, inside the outline); None: the whole top above the brows, as `faceless` cuts it
 CLOSE_UPS = {"whole top": None, "fills": (30, 40), "corners": (15, 25), "more backdrop": (5, 10),
              "inside": (0.15, 0.1, 0.2), "inside low": (0.2, 0.15, 0.12)}
 

@@ -1048,22 +1048,21 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
         box = (slice(max(0, rows[0] - reach), min(ch, rows[-1] + 1 + reach)),
                slice(max(0, cols[0] - reach), min(cw, cols[-1] + 1 + reach)))
         hz = head_zone[box]
-        num = np.where(hz, hair_share[box], 0).astype(np.float32)
-        norm = hz.astype(np.float32)
         bh, bw = hz.shape
         # a blur over millimetres needs no full resolution: on a large photo it is taken on the
         # box reduced so that the kernel spans about 3 px (a sixth of the time at 2 MP)
         g = min(1.0, 3.0 / sigma)
-        if g < 0.5:
-            small = (max(2, round(bw * g)), max(2, round(bh * g)))
+        small = (max(2, round(bw * g)), max(2, round(bh * g)))
+
+        def blur(x: np.ndarray) -> np.ndarray:
+            if g >= 0.5:
+                return cv2.GaussianBlur(x, (0, 0), sigma)
             gs = 0.5 * (small[0] / bw + small[1] / bh)
-            num = cv2.resize(cv2.GaussianBlur(cv2.resize(num, small, interpolation=cv2.INTER_AREA), (0, 0), sigma * gs),
-                             (bw, bh), interpolation=cv2.INTER_LINEAR)
-            norm = cv2.resize(cv2.GaussianBlur(cv2.resize(norm, small, interpolation=cv2.INTER_AREA), (0, 0), sigma * gs),
-                              (bw, bh), interpolation=cv2.INTER_LINEAR)
-        else:
-            num = cv2.GaussianBlur(num, (0, 0), sigma)
-            norm = cv2.GaussianBlur(norm, (0, 0), sigma)
+            x = cv2.GaussianBlur(cv2.resize(x, small, interpolation=cv2.INTER_AREA), (0, 0), sigma * gs)
+            return cv2.resize(x, (bw, bh), interpolation=cv2.INTER_LINEAR)
+
+        num = blur(np.where(hz, hair_share[box], 0).astype(np.float32))
+        norm = blur(hz.astype(np.float32))
         inner = np.where(hz, num / np.maximum(norm, 1e-3), 0.0)
         cov[box] = np.maximum(np.minimum(inner, 1.0), 0.0)  # np.clip, faster
     hair_px = lab_crop == HAIR
@@ -1650,11 +1649,17 @@ def _thin_fringe(scores: np.ndarray, work: np.ndarray, s: float, skull: np.ndarr
     return out
 
 
+def _enough_for_hair(samples: np.ndarray, head_area: int) -> bool:
+    """Whether the hair samples (a mask) are enough for a hair model: more than 15 and than
+    `_HAIR_MIN_SHARE` of the head; fewer, and the head is taken as bald."""
+    return int(samples.sum()) > max(15, _HAIR_MIN_SHARE * head_area)
+
+
 def _hair_log_density(lab: np.ndarray, hair_px: np.ndarray, head_area: int, idx: np.ndarray,
                       rng: np.random.Generator) -> np.ndarray:
     """Per-pixel log density of the hair colour model from the ``hair_px`` samples, or the broad
     "not skin" model when they are too few for a hair model (a bald head)."""
-    if hair_px.sum() > max(15, _HAIR_MIN_SHARE * head_area):
+    if _enough_for_hair(hair_px, head_area):
         return _log_density(_subsample(lab[hair_px], 4000, rng), sigma_bins=1.0)[idx]
     return np.full(hair_px.shape, np.log(1.0 / (_NL * _NA * _NA)) + _NO_HAIR_LL, np.float32)
 
@@ -2141,15 +2146,13 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     # may lie near the skin's: a grey fringe or ginger buzz cut lit warm by the scene, with no
     # blue backdrop light on it. Look further into the skin model's tail, then for fibrous pixels
     # nearer still; the refits below look as far.
-    def few(m):
-        return m.sum() <= max(15, _HAIR_MIN_SHARE * max(1, int(skull.sum())))
-
+    head_area = max(1, int(skull.sum()))
     hair_d2, fibrous = _NONSKIN_D2, None
     hair_samples = skull & inner & (skin_d2 > hair_d2) & ~glasses
-    if few(hair_samples):
+    if not _enough_for_hair(hair_samples, head_area):
         hair_d2 = _NONSKIN_D2_FEW
         hair_samples = skull & inner & (skin_d2 > hair_d2) & ~glasses
-        if few(hair_samples):
+        if not _enough_for_hair(hair_samples, head_area):
             fibrous = tex > _FIBROUS_FEW * tex_skin
             hair_samples = skull & inner & (skin_d2 > _NONSKIN_D2_FIBROUS) & fibrous & ~glasses
     hair_px = lab[hair_samples]
@@ -2157,8 +2160,7 @@ def _scores_with_face(work, prob, face: FaceGeometry, offset, f):
     other_samples = sure_person & below_chin & ~beard_zone & ~neck
     other_px = _subsample(lab[other_samples], 4000, rng)
     bg_px = _subsample(lab[prob < 0.2], 4000, rng)
-    head_area = max(1, int(skull.sum()))
-    has_hair = len(hair_px) > max(15, _HAIR_MIN_SHARE * head_area)
+    has_hair = _enough_for_hair(hair_samples, head_area)
     ll_hair_tab = _log_density(_subsample(hair_px, 4000, rng), sigma_bins=1.0) if has_hair else None
     ll_other_tab = _log_density(other_px, sigma_bins=1.0)
     ll_bg_tab = _log_density(bg_px, sigma_bins=1.0)
@@ -2435,7 +2437,7 @@ def _person_without_face(rgb: np.ndarray, person_prob: np.ndarray) -> tuple[np.n
     # cut where its outline is clearly the sharper (a real outline, not one through the head)
     grad = _view_gradient(view)
     weak = _outline_contrast(grad, cut)
-    if weak < max(_OUTLINE_WEAK, _OUTLINE_REAL):
+    if weak < _OUTLINE_REAL:  # (above `_OUTLINE_WEAK`)
         cut2 = _person_by_grabcut(rgb, turns, reaches_frame=True)
         # the first cut's outline less sharp than real ones (a forehead's highlights and furrows
         # can give a cut through it 3-4), or no head in it, and no colour in the margins that no
@@ -2763,7 +2765,7 @@ def _scores_upright(work, prob, f: float = 1.0, selfie=None):
         fibrous = fibrous | grey
     hair_samples = head & inner & (skin_d2 > 9.0) & fibrous & ~unnatural
     head_area = max(1, int((head & person).sum()))
-    has_hair = hair_samples.sum() > max(15, _HAIR_MIN_SHARE * head_area)
+    has_hair = _enough_for_hair(hair_samples, head_area)
     if has_hair:
         ll_hair = _log_density(_subsample(lab[hair_samples], 4000, rng), sigma_bins=1.0)[idx]
     else:
