@@ -417,6 +417,29 @@ def variant_makers() -> dict:
         a = cv2.GaussianBlur((t2 > 0).astype(np.float32), (0, 0), 0.8)[..., None]
         return np.round(person * a + scene * (1 - a)).astype(np.uint8), t2
 
+    def crowd(rgb, truth, i):  # a press photo: a bystander behind the client's shoulder
+        h, w = truth.shape
+        names = ("wood", "rocket", "astro", "ihc", "chelsea", "coffee")
+        scene = _fill(bgs[names[i % len(names)]], h, 2 * w).astype(np.float32)
+        k = 0.55  # the bystander (the same photo mirrored) further back, cut off by the frame below
+        other = cv2.resize(_decontaminated(rgb, truth)[:, ::-1], None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+        o_mask = cv2.resize((truth[:, ::-1] > 0).astype(np.float32), (other.shape[1], other.shape[0]),
+                            interpolation=cv2.INTER_AREA)
+        oy = h // 6
+        rows = np.minimum(np.arange(h - oy), other.shape[0] - 1)  # the body runs on to the bottom
+        other, o_mask = other[rows], o_mask[rows]
+        left = i % 2 == 0
+        ox = w // 20 if left else 2 * w - w // 20 - other.shape[1]
+        x = ox + other.shape[1] - w // 4 if left else ox - w + w // 4  # the client overlaps its shoulder
+        a = cv2.GaussianBlur(o_mask, (0, 0), 0.8)[..., None]
+        box = scene[oy:, ox:ox + other.shape[1]]
+        scene[oy:, ox:ox + other.shape[1]] = other * a + box * (1 - a)
+        a = cv2.GaussianBlur((truth > 0).astype(np.float32), (0, 0), 0.8)[..., None]
+        scene[:, x:x + w] = _decontaminated(rgb, truth) * a + scene[:, x:x + w] * (1 - a)
+        t2 = np.zeros((h, 2 * w), np.uint8)  # the bystander is background: not the client
+        t2[:, x:x + w] = truth
+        return np.round(scene).astype(np.uint8), t2
+
     makers = {
         "original": lambda r, t, i: (r, t),
         "scale0.5": lambda r, t, i: _scaled(r, t, 0.5),
@@ -434,6 +457,7 @@ def variant_makers() -> dict:
         "cool": lambda r, t, i: (_srgb_gain(r, cool), t),
         "news": news,
         "wide": wide,
+        "crowd": crowd,
         "12mp": mp12,
     })
     return makers

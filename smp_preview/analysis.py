@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from .errors import NoHeadFound, SeveralFaces, TooDark
-from .face import HEAD_WIDTH_MM, FaceGeometry, faces_from_result
+from .face import CHIN, HEAD_WIDTH_MM, NOSE_TIP, FaceGeometry, faces_from_result
 from .models import Models, get_models
 from .photo import Photo
 from .segment import HAIR, SCALP, Segmentation, _mask_edge, segment_head
@@ -202,6 +202,135 @@ def _person_around_face(models: Models, small: np.ndarray, face: FaceGeometry, p
     return np.where(keep[comp], out, np.minimum(out, 0.2)).astype(np.float32)
 
 
+_OTHER_MIN_SHARE = 0.05  # a separate person region smaller than this share of the face is a speck
+_REGIONS_SIDE = 480  # px: the person mask's regions are told apart on it reduced to this long side
+_HEAD_REACH_MM = 60.0  # the head (hair, ears) reaches this far beside the face's outline: 8-25 mm
+# measured above the nose on the labelled heads, so a fuller head of hair fits too
+_HEAD_REACH_YAW_MM = 110.0  # ... plus this times sin(yaw): the back of a turned head shows beside
+_BESIDE_MM = 30.0  # person beside the face further than this (above the nose) may be someone else ...
+_BESIDE_HEAD = 0.25  # ... when it covers (this many face widths)^2: the landmarker looks there again
+
+
+def _beside_head(prob: np.ndarray, client: FaceGeometry, reach_mm: float) -> np.ndarray:
+    """Person pixels above the client's nose further than ``reach_mm`` beside their face (the
+    face's outline widened by that much on both sides, across the face's own axes)."""
+    h, w = prob.shape
+    r = client.right.astype(np.float64)
+    n = np.array([r[1], -r[0]])  # perpendicular to ``right``, pointing up the face
+    s = client.px_per_mm
+    o = client.glabella.astype(np.float64)
+    a = (client.face_oval - o) @ r
+    b0 = float((client.point(NOSE_TIP) - o) @ n)
+    big = 4.0 * (h + w)
+    region = np.zeros((h, w), np.uint8)
+    for a0, a1 in ((-big, float(a.min()) - reach_mm * s), (float(a.max()) + reach_mm * s, big)):
+        if a1 <= a0:
+            continue
+        quad = [o + a0 * r + b0 * n, o + a1 * r + b0 * n, o + a1 * r + big * n, o + a0 * r + big * n]
+        cv2.fillConvexPoly(region, np.round(quad).astype(np.int32), 1)
+    return (region > 0) & (prob > 0.5)
+
+
+def _faces_beside(models: Models, small: np.ndarray, prob: np.ndarray, client: FaceGeometry) -> list[FaceGeometry]:
+    """Faces of people beside the client that the landmarker missed on the whole photo.
+
+    Its face detector looks at the whole photo at a low resolution, where a bystander further
+    back has a face of a few pixels. Where the person segmenter sees a head-sized region beside
+    the client's head (above their nose, further than their own hair reaches), the landmarker
+    looks again at a crop around it, on each side.
+    """
+    beside = _beside_head(prob, client, _BESIDE_MM)
+    w0 = float(np.ptp(client.face_oval[:, 0]))
+    if beside.sum() < (_BESIDE_HEAD * w0) ** 2:
+        return []
+    h, w = prob.shape
+    cx = int(client.face_oval[:, 0].mean())
+    oval = client.face_oval.astype(np.float32)
+    found = []
+    for a, b in ((0, cx), (cx, w)):  # each side of the client
+        ys, xs = np.nonzero(beside[:, a:b])
+        if ys.size < (_BESIDE_HEAD * w0) ** 2:
+            continue
+        y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min() + a, xs.max() + 1 + a
+        pad = 0.5 * max(y1 - y0, x1 - x0)
+        y0, y1 = int(max(0, y0 - pad)), int(min(h, y1 + pad))
+        x0, x1 = int(max(0, x0 - pad)), int(min(w, x1 + pad))
+        crop = np.ascontiguousarray(small[y0:y1, x0:x1])
+        for fc in faces_from_result(models.landmarks(crop), crop.shape[:2]):
+            lm = fc.landmarks_px.copy()
+            lm[:, :2] += (x0, y0)
+            fc = replace(fc, landmarks_px=lm)
+            c = fc.face_oval.mean(axis=0)
+            if cv2.pointPolygonTest(oval, (float(c[0]), float(c[1])), False) < 0:  # not the client again
+                found.append(fc)
+    return found
+
+
+def _client_only(prob: np.ndarray, faces: list[FaceGeometry]) -> tuple[np.ndarray, np.ndarray | None]:
+    """The person probability of the client alone (``faces[0]``, in ``prob``'s pixels).
+
+    The selfie segmenter marks every person in the photo, and the head analysis would take a
+    bystander's head beside the client's for more of the client's skull: scalp and hair on
+    someone else (a press photo of a speaker with people behind). Person regions that do not
+    join the client's face are someone else; so, at the height of the client's head (above
+    their chin), is what lies nearer to another face the landmarker found than to the client's,
+    in units of each face's width (a smaller face further back keeps only its own head). Those
+    are given a probability of at most 0.2 and returned as a mask of other people (``None``
+    where there are none), which the head analysis labels background whatever their colours.
+    """
+    mask = prob > 0.5
+    h, w = prob.shape
+    client = faces[0]
+    # the regions of the person mask, found on it reduced (a third of the time at 2 MP)
+    g = min(1.0, _REGIONS_SIDE / max(h, w))
+    sw, sh = max(1, round(w * g)), max(1, round(h * g))
+    m = mask.astype(np.uint8)
+    if g < 1.0:
+        m = cv2.resize(m, (sw, sh), interpolation=cv2.INTER_NEAREST)
+    oval = np.zeros((sh, sw), np.uint8)
+    cv2.fillPoly(oval, [np.round(client.face_oval * (sw / w, sh / h)).astype(np.int32)], 1)
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+    ids = np.unique(comp[oval > 0])
+    ids = ids[ids > 0]
+    if ids.size == 0:
+        return prob, None
+    # specks are left alone (the person segmenter's noise; nobody's head)
+    keep = stats[:, cv2.CC_STAT_AREA] < _OTHER_MIN_SHARE * float(oval.sum())
+    keep[0] = True
+    keep[ids] = True
+    apart = ~keep[comp]
+    if not apart.any():
+        theirs = np.zeros((h, w), bool)
+    elif g < 1.0:
+        theirs = mask & (cv2.resize(apart.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0)
+    else:
+        theirs = mask & apart
+    c0 = client.face_oval.mean(axis=0)
+    w0 = max(float(np.ptp(client.face_oval[:, 0])), 1.0)
+    chin, up = client.point(CHIN), client.up
+    # beside the client's head, above their nose, further from the face than a head reaches
+    reach = _HEAD_REACH_MM + _HEAD_REACH_YAW_MM * abs(float(np.sin(np.radians(client.yaw_deg))))
+    theirs |= _beside_head(prob, client, reach)
+    for fc in faces[1:]:
+        ci = fc.face_oval.mean(axis=0)
+        if float((ci - chin) @ up) <= 0:  # below the client's chin: no head beside theirs
+            continue
+        # their head and what is around it (not only the person mask: their skin has the
+        # client's colours, and the colour models would take it where the segmenter hesitates)
+        wi = max(float(np.ptp(fc.face_oval[:, 0])), 1.0)
+        x0, x1 = int(max(0, ci[0] - 1.5 * wi)), int(min(w, ci[0] + 1.5 * wi + 1))
+        y0, y1 = int(max(0, ci[1] - 1.5 * wi)), int(min(h, ci[1] + 1.5 * wi + 1))
+        if x1 <= x0 or y1 <= y0:
+            continue
+        gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
+        nearer = np.hypot(gx - ci[0], gy - ci[1]) / wi < np.hypot(gx - c0[0], gy - c0[1]) / w0
+        above = (gx - chin[0]) * up[0] + (gy - chin[1]) * up[1] > 0
+        theirs[y0:y1, x0:x1] |= nearer & above
+    if not theirs.any():
+        return prob, None
+    return np.where(theirs, np.minimum(prob, 0.2), prob).astype(np.float32), theirs
+
+
 FACE_MIN_PERSON = 0.5
 """A face found by the landmarker is kept when the person segmenter's mean probability over its
 oval is at least this (measured: 0.98 or more on every real face of the labelled set and its
@@ -283,10 +412,13 @@ def analyse(
             (big.iris_px[0] / f, big.iris_px[1] / f),
         )
 
+    others = None
     if faces:
         prob_small = person_near(faces[0])
+        faces = faces + _faces_beside(models, small, prob_small, faces[0])
+        prob_small, others = _client_only(prob_small, faces)
     t2 = time.perf_counter()
-    seg = segment_head(rgb, face, prob_small)
+    seg = segment_head(rgb, face, prob_small, others)
     timings["segment"] = (time.perf_counter() - t2) * 1e3
     # Without a face, a head is only taken as found where some skin of the scalp shows: colour and
     # texture alone call grass or fur "hair", but nothing else looks like bare scalp beside it.

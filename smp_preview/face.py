@@ -25,6 +25,7 @@ BROW_RIGHT = (46, 53, 52, 65, 55, 70, 63, 105, 66, 107)
 BROW_LEFT = (276, 283, 282, 295, 285, 300, 293, 334, 296, 336)
 FOREHEAD_TOP = 10
 CHIN = 152
+NOSE_TIP = 1
 
 
 @dataclass(frozen=True, eq=False)

@@ -952,7 +952,8 @@ _LABEL_LUT = _label_table()
 # --------------------------------------------------------------------------- main entry
 
 
-def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.ndarray) -> Segmentation:
+def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.ndarray,
+                 others: np.ndarray | None = None) -> Segmentation:
     """Label every pixel of the photo (see the module doc for the values and the method).
 
     Parameters
@@ -963,6 +964,9 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
         Landmarks in the photo's pixels; None for photos without a usable face.
     person_prob : (h, w) float32
         Probability of the person class from the selfie segmenter, at any size (resized here).
+    others : (h, w) bool, optional
+        Where, at ``person_prob``'s size, other people than the client are (background here,
+        whatever their colours: another face's skin is the client's skin colour).
 
     Returns
     -------
@@ -1004,6 +1008,13 @@ def segment_head(rgb: np.ndarray, face: FaceGeometry | None, person_prob: np.nda
         _DEBUG["crop_box"] = (y0, y1, x0, x1)
     if face is not None:
         scores, zones = _scores_with_face(work, prob, face, (x0, y0), f)
+        if others is not None and others.any():
+            sh, sw = others.shape
+            ky, kx = sh / H, sw / W
+            sub = others[int(y0 * ky):max(int(y0 * ky) + 1, round(y1 * ky)),
+                         int(x0 * kx):max(int(x0 * kx) + 1, round(x1 * kx))]
+            theirs = cv2.resize(sub.astype(np.uint8), (ww, wh), interpolation=cv2.INTER_NEAREST) > 0
+            scores = _force_class(scores, theirs, _CLS_BG, margin=2.0 * _UPSAMPLE_CLIP)
     else:
         selfie = cv2.resize(selfie_prob[y0:y1, x0:x1], (ww, wh), interpolation=cv2.INTER_AREA) if f < 1.0 \
             else selfie_prob[y0:y1, x0:x1]

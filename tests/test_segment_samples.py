@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import cv2
+import pytest
 import numpy as np
 
 from smp_preview.analysis import analyse
@@ -67,3 +68,50 @@ def test_the_brows_are_skin(samples_dir, analysis_of):
         brows = a.labels[m.astype(bool)]
         assert brows.size > 100, name
         assert np.isin(brows, (SKIN, SCALP)).mean() > 0.98, (name, np.bincount(brows, minlength=5))
+
+
+def _person_on(canvas: np.ndarray, rgb: np.ndarray, person: np.ndarray, x: int, y: int) -> None:
+    """Paste the person of ``rgb`` (mask ``person``) on ``canvas`` at (x, y), edge feathered."""
+    h, w = person.shape
+    h, w = min(h, canvas.shape[0] - y), min(w, canvas.shape[1] - x)
+    a = cv2.GaussianBlur(person.astype(np.float32), (0, 0), 0.8)[:h, :w, None]
+    region = canvas[y:y + h, x:x + w].astype(np.float32)
+    canvas[y:y + h, x:x + w] = np.round(rgb[:h, :w] * a + region * (1 - a)).astype(np.uint8)
+
+
+@pytest.mark.parametrize("gap, what", [
+    (-40, "standing behind the client's shoulder (one person region for both)"),
+    (30, "standing apart (a region of its own)"),
+])
+def test_a_bystander_is_background_not_more_of_the_client(samples_dir, analysis_of, models, gap, what):
+    """A press photo shows people behind the client. The person segmenter marks them all, and
+    a bystander's head beside the client's had been labelled scalp, skin and hair of the
+    client's skull: here the bald S001224 at 55 % behind the balding A000055."""
+    client = analysis_of(samples_dir / "balding_A000055.jpg")
+    other = analysis_of(samples_dir / "bald_S001224.jpg")
+    k = 0.55
+    o_rgb = cv2.resize(other.rgb, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+    o_lab = cv2.resize(other.labels, (o_rgb.shape[1], o_rgb.shape[0]), interpolation=cv2.INTER_NEAREST)
+    h, w = client.labels.shape
+    backdrop = np.median(client.rgb[:20, :20].reshape(-1, 3), axis=0)
+    canvas = np.empty((h, 2 * w, 3), np.uint8)
+    canvas[:] = backdrop.astype(np.uint8)
+    oy, ox = h // 6, 10
+    _person_on(canvas, o_rgb, o_lab > 0, ox, oy)
+    # the client's left shoulder on the bystander's body (gap < 0) or clear of it
+    cx = ox + o_rgb.shape[1] + gap - int(0.1 * w)
+    _person_on(canvas, client.rgb, client.labels > 0, cx, 0)
+    a = analyse(Photo(canvas, "two people"), models)
+
+    head = np.zeros(a.labels.shape, bool)  # the bystander's head as the canvas shows it
+    sub = np.isin(o_lab, (SKIN, SCALP, HAIR))
+    head[oy:oy + sub.shape[0], ox:ox + sub.shape[1]] = sub[:h - oy]
+    head[:, cx:cx + w][client.labels > 0] = False  # where the client stands in front
+    assert head.sum() > 2000
+    assert (a.labels[head] == 0).mean() > 0.95, what  # background (0), not the client
+    assert not np.isin(a.labels[head], (SCALP, HAIR)).any(), what
+    # the client's own scalp and hair are what they were alone
+    mine = np.zeros(a.labels.shape, bool)
+    mine[:, cx:cx + w] = np.isin(client.labels, (SCALP, HAIR))
+    found = np.isin(a.labels, (SCALP, HAIR))
+    assert (mine & found).sum() / (mine | found).sum() > 0.9, what
