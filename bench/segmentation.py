@@ -22,7 +22,9 @@ unchanged), error pixels red where the truth says skin/hair and blue elsewhere.
 studio-blue rim comes along, pasted with a one-pixel feather on busy scikit-image backgrounds: astro, coffee, chelsea, rocket, ihc, wood; the new pixels are background), ``mirror``,
 ``dark0.5`` / ``bright1.4`` / ``bright1.8`` (gains in linear light), ``warm`` / ``cool`` (white
 balance casts), ``news`` (pasted, 0.6x, JPEG 50), ``wide`` (the portrait at the bottom of a scene
-3x as wide and 2x as tall) and ``12mp`` (cubic upscale, timed). One row per variant: pooled IoU,
+3x as wide and 2x as tall), ``crowd`` (a bystander: the photo mirrored at 0.55x behind the
+client's shoulder, its body run on to the frame's bottom, labelled background) and ``12mp``
+(cubic upscale, timed). One row per variant: pooled IoU,
 photos without a face found, median analysis time, the two worst photos; overlays in
 ``<out>/variants/<variant>/``.
 
