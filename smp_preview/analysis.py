@@ -245,7 +245,7 @@ def _faces_beside(models: Models, small: np.ndarray, prob: np.ndarray, client: F
         return []
     h, w = prob.shape
     cx = int(client.face_oval[:, 0].mean())
-    oval = client.face_oval.astype(np.float32)
+    lo, hi = client.face_oval.min(axis=0), client.face_oval.max(axis=0)
     found = []
     for a, b in ((0, cx), (cx, w)):  # each side of the client
         ys, xs = np.nonzero(beside[:, a:b])
@@ -260,8 +260,8 @@ def _faces_beside(models: Models, small: np.ndarray, prob: np.ndarray, client: F
             lm = fc.landmarks_px.copy()
             lm[:, :2] += (x0, y0)
             fc = replace(fc, landmarks_px=lm)
-            c = fc.face_oval.mean(axis=0)
-            if cv2.pointPolygonTest(oval, (float(c[0]), float(c[1])), False) < 0:  # not the client again
+            # not the client again (a part of their face at the crop's edge)
+            if np.any(fc.face_oval.min(axis=0) > hi) or np.any(fc.face_oval.max(axis=0) < lo):
                 found.append(fc)
     return found
 
