@@ -34,10 +34,16 @@ def plan_rows(preview, settings, plan: Plan) -> list[tuple[str, str]]:
     shade = settings.shade
     dilution = SHADES[shade][0] if shade in SHADES else "custom"
     h0, h1 = plan.hours_per_session
+    if settings.hairline_points:
+        hairline = f"drawn by the consultant, {settings.hairline_style} edge"
+    elif not r.get("face_found", True):  # no brows to measure from: the whole scalp shown is treated
+        hairline = "none: no face in the photo to place it by"
+    else:
+        hairline = (f"{settings.hairline.replace('_', ' ')}, {settings.hairline_style} edge, "
+                    f"{settings.hairline_height_mm:.0f} mm above the brows")
     rows = [
         ("Treatment", TREATMENTS.get(settings.mode, settings.mode)),
-        ("Hairline", (f"{settings.hairline.replace('_', ' ')}, {settings.hairline_style} edge, "
-                      f"{settings.hairline_height_mm:.0f} mm above the brows")),
+        ("Hairline", hairline),
         ("Density", (f"{settings.density_per_cm2:.0f} dots/cm² "
                      f"({density_percent(settings.density_per_cm2):.0f} % of natural)")),
         ("Dot size", f"{settings.dot_size_mm:.2f} mm"),

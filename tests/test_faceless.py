@@ -487,6 +487,9 @@ def test_a_close_up_with_no_outline_says_its_scale_is_a_lower_bound(samples_dir,
     notes = [v for p in (guessed, measured) for _, v in plan_rows(p, Settings(), estimate_plan(p.report, Settings()))
              if "wider than the photo" in v]
     assert len(notes) == 1  # on the consultation sheet of the guessed scale only
+    # no face, no brows: the sheet names no template hairline "80 mm above the brows"
+    hairline = dict(plan_rows(guessed, Settings(), estimate_plan(guessed.report, Settings())))["Hairline"]
+    assert "brows" not in hairline and "no face" in hairline
     path = tmp_path / "crown.png"
     cv2.imwrite(str(path), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
     assert main(["render", str(path), "-o", str(tmp_path / "after.png")]) == 0
