@@ -212,22 +212,23 @@ _BESIDE_HEAD = 0.25  # ... when it covers (this many face widths)^2: the landmar
 
 
 def _beside_head(prob: np.ndarray, client: FaceGeometry, reach_mm: float) -> np.ndarray:
-    """Person pixels above the client's nose further than ``reach_mm`` beside their face (the
-    face's outline widened by that much on both sides, across the face's own axes)."""
+    """Person pixels higher in the photo than the client's nose tip and further than
+    ``reach_mm`` beside their face (its outline widened by that much on both sides, across the
+    face's axes; the height is the photo's, so that the shoulders under a tilted head stay)."""
     h, w = prob.shape
     r = client.right.astype(np.float64)
     n = np.array([r[1], -r[0]])  # perpendicular to ``right``, pointing up the face
     s = client.px_per_mm
     o = client.glabella.astype(np.float64)
     a = (client.face_oval - o) @ r
-    b0 = float((client.point(NOSE_TIP) - o) @ n)
     big = 4.0 * (h + w)
     region = np.zeros((h, w), np.uint8)
     for a0, a1 in ((-big, float(a.min()) - reach_mm * s), (float(a.max()) + reach_mm * s, big)):
         if a1 <= a0:
             continue
-        quad = [o + a0 * r + b0 * n, o + a1 * r + b0 * n, o + a1 * r + big * n, o + a0 * r + big * n]
+        quad = [o + a0 * r - big * n, o + a1 * r - big * n, o + a1 * r + big * n, o + a0 * r + big * n]
         cv2.fillConvexPoly(region, np.round(quad).astype(np.int32), 1)
+    region[max(0, int(np.ceil(client.point(NOSE_TIP)[1]))):] = 0
     return (region > 0) & (prob > 0.5)
 
 
@@ -272,8 +273,8 @@ def _client_only(prob: np.ndarray, faces: list[FaceGeometry]) -> tuple[np.ndarra
     The selfie segmenter marks every person in the photo, and the head analysis would take a
     bystander's head beside the client's for more of the client's skull: scalp and hair on
     someone else (a press photo of a speaker with people behind). Person regions that do not
-    join the client's face are someone else; so, at the height of the client's head (above
-    their chin), is what lies nearer to another face the landmarker found than to the client's,
+    join the client's face are someone else; so, at the height of the client's head (higher in
+    the photo than their chin), is what lies nearer to another face the landmarker found than to the client's,
     in units of each face's width (a smaller face further back keeps only its own head). Those
     are given a probability of at most 0.2 and returned as a mask of other people (``None``
     where there are none), which the head analysis labels background whatever their colours.
@@ -307,13 +308,13 @@ def _client_only(prob: np.ndarray, faces: list[FaceGeometry]) -> tuple[np.ndarra
         theirs = mask & apart
     c0 = client.face_oval.mean(axis=0)
     w0 = max(float(np.ptp(client.face_oval[:, 0])), 1.0)
-    chin, up = client.point(CHIN), client.up
+    chin_y = float(client.point(CHIN)[1])
     # beside the client's head, above their nose, further from the face than a head reaches
     reach = _HEAD_REACH_MM + _HEAD_REACH_YAW_MM * abs(float(np.sin(np.radians(client.yaw_deg))))
     theirs |= _beside_head(prob, client, reach)
     for fc in faces[1:]:
         ci = fc.face_oval.mean(axis=0)
-        if float((ci - chin) @ up) <= 0:  # below the client's chin: no head beside theirs
+        if ci[1] >= chin_y:  # lower in the photo than the client's chin: no head beside theirs
             continue
         # their head and what is around it (not only the person mask: their skin has the
         # client's colours, and the colour models would take it where the segmenter hesitates)
@@ -324,8 +325,7 @@ def _client_only(prob: np.ndarray, faces: list[FaceGeometry]) -> tuple[np.ndarra
             continue
         gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
         nearer = np.hypot(gx - ci[0], gy - ci[1]) / wi < np.hypot(gx - c0[0], gy - c0[1]) / w0
-        above = (gx - chin[0]) * up[0] + (gy - chin[1]) * up[1] > 0
-        theirs[y0:y1, x0:x1] |= nearer & above
+        theirs[y0:y1, x0:x1] |= nearer & (gy < chin_y)
     if not theirs.any():
         return prob, None
     return np.where(theirs, np.minimum(prob, 0.2), prob).astype(np.float32), theirs
