@@ -273,11 +273,13 @@ def _client_only(prob: np.ndarray, faces: list[FaceGeometry]) -> tuple[np.ndarra
     The selfie segmenter marks every person in the photo, and the head analysis would take a
     bystander's head beside the client's for more of the client's skull: scalp and hair on
     someone else (a press photo of a speaker with people behind). Person regions that do not
-    join the client's face are someone else; so, at the height of the client's head (higher in
-    the photo than their chin), is what lies nearer to another face the landmarker found than to the client's,
-    in units of each face's width (a smaller face further back keeps only its own head). Those
-    are given a probability of at most 0.2 and returned as a mask of other people (``None``
-    where there are none), which the head analysis labels background whatever their colours.
+    join the client's face are someone else; so is what lies higher in the photo than the
+    client's nose further beside their face than a head reaches, and, at the height of the
+    client's head (higher than their chin), what lies nearer to another face the landmarker
+    found than to the client's, in units of each face's width (a smaller face further back
+    keeps only its own head). Those are given a probability of at most 0.2 and returned as a
+    mask of other people (``None`` where there are none), which the head analysis labels
+    background whatever their colours.
     """
     mask = prob > 0.5
     h, w = prob.shape
@@ -309,7 +311,7 @@ def _client_only(prob: np.ndarray, faces: list[FaceGeometry]) -> tuple[np.ndarra
     c0 = client.face_oval.mean(axis=0)
     w0 = max(float(np.ptp(client.face_oval[:, 0])), 1.0)
     chin_y = float(client.point(CHIN)[1])
-    # beside the client's head, above their nose, further from the face than a head reaches
+    # beside the client's head, higher than their nose, further from the face than a head reaches
     reach = _HEAD_REACH_MM + _HEAD_REACH_YAW_MM * abs(float(np.sin(np.radians(client.yaw_deg))))
     theirs |= _beside_head(prob, client, reach)
     for fc in faces[1:]:
