@@ -239,6 +239,8 @@ def consultant() -> None:
     except Exception as exc:  # noqa: BLE001 - PreviewError: its specific message; anything else: no traceback
         st.error(ui.consultant_error(exc), icon=":material/error:")
         st.stop()
+    if analysis.monochrome:
+        st.warning(ui.MONOCHROME_NOTE, icon=":material/filter_b_and_w:")
     suggested, reason = ui.suggest_shade(analysis)
     with st.sidebar:
         values = design_controls(suggested, reason)
@@ -391,6 +393,8 @@ def kiosk_result_step() -> None:
         title, hint = ui.friendly_error(exc)
         st.error(f"**{title}** {hint}")
         return
+    if analysis.monochrome:
+        st.warning(ui.MONOCHROME_NOTE)
     st.iframe(ui.comparison_slider_html(*display_pair(analysis, preview), height_px=660), height=680,
               alt="Before and after comparison slider")
     st.markdown("Drag across the picture to compare. **This is a simulation**, not a real result: "

@@ -128,9 +128,11 @@ def cmd_render(args: argparse.Namespace) -> int:
         # a head wider than the photo: the assumed 15 cm head width makes dots and areas too large
         bound = (": too small, the head is wider than the photo; measure it and give --px-per-mm"
                  if report.get("scale_lower_bound") else "")
+        mono = ("; black-and-white photo: grey or white hair may have been taken for scalp, a colour "
+                "photo gives a truer preview" if report.get("monochrome") else "")
         print(f"{args.output}: {report['dot_count']} dots over {report['treated_area_cm2']} cm² "
               f"at {report['density_per_cm2']}/cm² (scale {report['px_per_mm']} px/mm from "
-              f"{report['scale_source']}{bound})")
+              f"{report['scale_source']}{bound}){mono}")
     return EXIT_OK
 
 

@@ -98,6 +98,8 @@ def render(analysis: HeadAnalysis, settings: Settings, *, scars: np.ndarray | No
         # the head is cut off at both sides and no arc of its outline fitted: the scale assumes the
         # photo is as wide as the head, and the true one is larger (measure it: --px-per-mm)
         "scale_lower_bound": bool(analysis.scale_lower_bound and not settings.px_per_mm),
+        # black and white or toned: grey or white hair may have been taken for scalp
+        "monochrome": bool(analysis.monochrome),
         "treated_area_cm2": round(zones.area_cm2(s), 2),
         "dot_count": int(len(dots)),
         "density_per_cm2": round(achieved_density(dots, zones, s), 2),

@@ -55,6 +55,8 @@ def plan_rows(preview, settings, plan: Plan) -> list[tuple[str, str]]:
     ]
     if r.get("scale_lower_bound"):
         rows.append(("", "too small: the head is wider than the photo, so the area is overstated"))
+    if r.get("monochrome"):
+        rows.append(("Photo", "black and white: grey or white hair may have been taken for scalp"))
     return rows
 
 

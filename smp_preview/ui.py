@@ -45,6 +45,9 @@ KIOSK_IDLE_SECONDS = float(os.environ.get("SMP_KIOSK_IDLE_SECONDS", "120"))
 # session, a whole crown a long one. The visible area of a frontal photo understates the head.
 HOURS_MIN, HOURS_MAX = 2.0, 5.0
 WEEKS_BETWEEN_SESSIONS = (3, 4)
+MONOCHROME_NOTE = ("This photo is black and white: hair is told from skin by colour, so grey or white hair "
+                   "may have been taken for scalp and dotted. A colour photo gives a truer preview.")
+"""Shown with a black-and-white or toned photo (`HeadAnalysis.monochrome`)."""
 
 AFTERCARE = (
     ("Before each session: a clean scalp, no hair products. Numbing cream is applied about "

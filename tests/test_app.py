@@ -118,6 +118,22 @@ def test_a_close_up_wider_than_the_photo_asks_for_a_measured_width():
     assert not any("The head fills the photo's width" in w.value for w in at.warning)  # answered
 
 
+def test_a_black_and_white_photo_gets_a_warning_in_both_modes():
+    """Grey or white hair may read as scalp in a photo without colour: the consultant and the
+    kiosk say so (a colour photo does not get the warning)."""
+    grey = np.repeat(np.asarray(Image.fromarray(sample_rgb("balding_A000055.jpg")).convert("L"))[..., None], 3, 2)
+    at = upload(consultant(), jpeg(grey), "grey.jpg")
+    assert not at.exception and not at.error
+    assert any("black and white" in w.value for w in at.warning)
+    at = upload(consultant(), jpeg(sample_rgb("balding_A000055.jpg")), "colour.jpg")
+    assert not any("black and white" in w.value for w in at.warning)
+    at = consultant(mode="kiosk")
+    at.button(key="kiosk_consent").click().run()
+    kiosk_upload(at, jpeg(grey))
+    assert not at.exception and not at.error
+    assert any("black and white" in w.value for w in at.warning)
+
+
 def test_consultant_upload_of_a_file_that_is_not_an_image_says_so():
     at = consultant()
     upload(at, b"just some text, not a photo", "notes.jpg")

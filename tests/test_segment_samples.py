@@ -115,3 +115,43 @@ def test_a_bystander_is_background_not_more_of_the_client(samples_dir, analysis_
     mine[:, cx:cx + w] = np.isin(client.labels, (SCALP, HAIR))
     found = np.isin(a.labels, (SCALP, HAIR))
     assert (mine & found).sum() / (mine | found).sum() > 0.9, what
+
+
+def _toned(rgb: np.ndarray, tone=(1.0, 1.0, 1.0)) -> np.ndarray:
+    """The photo in black and white (``tone`` 1, 1, 1) or toned (sepia: a warm tint), as JPEG 40."""
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    out = np.clip(grey[..., None] * np.asarray(tone, np.float32), 0, 255).astype(np.uint8)
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(out, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 40])
+    return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def test_a_black_and_white_or_sepia_photo_is_flagged(samples_dir, analysis_of, models, tmp_path, capsys):
+    """Hair is told from skin by colour: in grey a grey or white fringe reads as scalp (pooled hair
+    IoU on the labelled set 0.650 in colour, 0.143 in grey). Such a photo is flagged in the
+    analysis, the report and the CLI line, never a colour one (50 % saturation still is colour)."""
+    from smp_preview.cli import main
+    from smp_preview.preview import render
+    from smp_preview.settings import Settings
+    from smp_preview.sheet import plan_rows
+    from smp_preview.ui import estimate_plan
+
+    for name in ("astronaut.jpg", "bald_S001224.jpg", "balding_A000055.jpg", "biden.jpg", "obama.jpg"):
+        assert not analysis_of(samples_dir / name).monochrome, name
+    rgb = analysis_of(samples_dir / "balding_A000055.jpg").rgb
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab).astype(np.float32)
+    lab[..., 1:] = 128 + 0.5 * (lab[..., 1:] - 128)
+    washed = cv2.cvtColor(lab.astype(np.uint8), cv2.COLOR_Lab2RGB)
+    assert not analyse(Photo(washed, "washed out"), models).monochrome
+    for tone in ((1.0, 1.0, 1.0), (1.07, 0.89, 0.56)):  # grey, sepia
+        a = analyse(Photo(_toned(rgb, tone), "toned"), models)
+        assert a.face is not None and a.monochrome, tone
+        preview = render(a, Settings())
+        assert preview.report["monochrome"] is True
+        rows = dict(plan_rows(preview, Settings(), estimate_plan(preview.report, Settings())))
+        assert "black and white" in rows["Photo"]  # on the consultation sheet too
+    path = tmp_path / "grey.jpg"
+    cv2.imwrite(str(path), cv2.cvtColor(_toned(rgb), cv2.COLOR_RGB2BGR))
+    assert main(["render", str(path), "-o", str(tmp_path / "after.png")]) == 0
+    assert "black-and-white photo" in capsys.readouterr().out
+    assert main(["render", str(samples_dir / "balding_A000055.jpg"), "-o", str(tmp_path / "after2.png")]) == 0
+    assert "black-and-white" not in capsys.readouterr().out
