@@ -2441,7 +2441,8 @@ def _person_without_face(rgb: np.ndarray, person_prob: np.ndarray) -> tuple[np.n
         return np.maximum(person_prob, np.float32(_FILL_PROB)), 0
     border = _person_from_border(rgb, view)
     turns = _upright_turns(np.maximum(person_prob, border) > 0.5)
-    cut = _person_by_grabcut(rgb, turns)
+    gc_view = _grabcut_view(rgb, turns)  # both cuts below start from it
+    cut = _person_by_grabcut(rgb, turns, small=gc_view)
     # a close-up whose head reaches the frame on most sides, with background only in the corners:
     # the margins taken as background were head, and the cut ran through the head where nothing
     # in the photo marks an edge. Cut again from the margins' colours that no head has; keep that
@@ -2449,7 +2450,7 @@ def _person_without_face(rgb: np.ndarray, person_prob: np.ndarray) -> tuple[np.n
     grad = _view_gradient(view)
     weak = _outline_contrast(grad, cut)
     if weak < _OUTLINE_REAL:  # (above `_OUTLINE_WEAK`)
-        cut2 = _person_by_grabcut(rgb, turns, reaches_frame=True)
+        cut2 = _person_by_grabcut(rgb, turns, reaches_frame=True, small=gc_view)
         # the first cut's outline less sharp than real ones (a forehead's highlights and furrows
         # can give a cut through it 3-4), or no head in it, and no colour in the margins that no
         # head has: where the border is skin's all round, the head fills the frame
@@ -2540,7 +2541,17 @@ def _outline_contrast(g: np.ndarray, cut: np.ndarray) -> float:
     return float(np.sqrt(np.median(near[edge]) / max(1e-6, float(np.median(g[inner])))))
 
 
-def _person_by_grabcut(rgb: np.ndarray, turns: int, reaches_frame: bool = False) -> np.ndarray | None:
+def _grabcut_view(rgb: np.ndarray, turns: int) -> np.ndarray:
+    """The photo turned upright and reduced to `_PERSON_GC_SIDE` (what `_person_by_grabcut` cuts)."""
+    up = np.rot90(rgb, turns) if turns % 4 else rgb
+    H, W = up.shape[:2]
+    g = min(1.0, _PERSON_GC_SIDE / max(H, W))
+    size = (max(8, round(W * g)), max(8, round(H * g)))
+    return cv2.resize(np.ascontiguousarray(up), size, interpolation=cv2.INTER_AREA)
+
+
+def _person_by_grabcut(rgb: np.ndarray, turns: int, reaches_frame: bool = False,
+                       small: np.ndarray | None = None) -> np.ndarray | None:
     """The head of a photo without a face by GrabCut: the frame's top, left and right margins
     (of `_PERSON_GC_MARGIN` of the shorter side, in the upright frame) are background, a band as
     wide inside them probably background, and the rest may be the head, on the photo reduced to
@@ -2561,12 +2572,11 @@ def _person_by_grabcut(rgb: np.ndarray, turns: int, reaches_frame: bool = False)
     per cent (hair and scalp of the head's own colours stay), 2 px (of the reduced photo) away
     from other pixels; they and such pixels elsewhere outside the centre start as background, the
     rest as head. None when under `_UNLIKE_MIN` of the margins are such pixels.
+
+    ``small``: `_grabcut_view` of the photo, where the caller has it already.
     """
-    up = np.rot90(rgb, turns) if turns % 4 else rgb
-    H, W = up.shape[:2]
-    g = min(1.0, _PERSON_GC_SIDE / max(H, W))
-    size = (max(8, round(W * g)), max(8, round(H * g)))
-    small = cv2.resize(np.ascontiguousarray(up), size, interpolation=cv2.INTER_AREA)
+    small = _grabcut_view(rgb, turns) if small is None else small
+    H, W = (rgb.shape[1], rgb.shape[0]) if turns % 2 else rgb.shape[:2]
     h, w = small.shape[:2]
     m = max(1, round(_PERSON_GC_MARGIN * min(h, w)))
     gc = np.full((h, w), cv2.GC_PR_FGD, np.uint8)
