@@ -6,7 +6,7 @@ import cv2
 import pytest
 import numpy as np
 
-from smp_preview.analysis import analyse
+from smp_preview.analysis import analyse, is_monochrome
 from smp_preview.face import BROW_LEFT, BROW_RIGHT
 from smp_preview.photo import Photo, load_photo
 from smp_preview.segment import HAIR, SCALP, SKIN
@@ -149,6 +149,9 @@ def test_a_black_and_white_or_sepia_photo_is_flagged(samples_dir, analysis_of, m
         assert preview.report["monochrome"] is True
         rows = dict(plan_rows(preview, Settings(), estimate_plan(preview.report, Settings())))
         assert "black and white" in rows["Photo"]  # on the consultation sheet too
+    # without a face only grey counts: a close-up of the scalp is one colour, toned or not
+    scalp = np.ascontiguousarray(analysis_of(samples_dir / "bald_S001224.jpg").rgb[60:130, 120:220])
+    assert not is_monochrome(scalp) and is_monochrome(_toned(scalp))
     path = tmp_path / "grey.jpg"
     cv2.imwrite(str(path), cv2.cvtColor(_toned(rgb), cv2.COLOR_RGB2BGR))
     assert main(["render", str(path), "-o", str(tmp_path / "after.png")]) == 0
