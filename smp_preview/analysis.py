@@ -214,6 +214,32 @@ _BESIDE_MM = 30.0  # person beside the face further than this (above the nose) m
 _BESIDE_HEAD = 0.25  # ... when it covers (this many face widths)^2: the landmarker looks there again
 
 
+FACE_OVERLAP = 0.2
+"""A face whose box overlaps a larger one's by more than this (intersection over union) is the
+same face found twice, not a second person. With a bystander close behind the client's
+shoulder the landmarker gives such a ghost, about the client's size and shifted towards the
+bystander: 0.22-0.48 on the crowd copies of the labelled photos (the client overlapping 40-50 %
+of the bystander's width), where the bystanders' own faces overlap the client's 0.12 at most."""
+
+
+def _box_iou(a: FaceGeometry, b: FaceGeometry) -> float:
+    (ax0, ay0), (ax1, ay1) = a.face_oval.min(axis=0), a.face_oval.max(axis=0)
+    (bx0, by0), (bx1, by1) = b.face_oval.min(axis=0), b.face_oval.max(axis=0)
+    iw, ih = max(0.0, min(ax1, bx1) - max(ax0, bx0)), max(0.0, min(ay1, by1) - max(ay0, by0))
+    inter = iw * ih
+    union = (ax1 - ax0) * (ay1 - ay0) + (bx1 - bx0) * (by1 - by0) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def _distinct(faces: list[FaceGeometry]) -> list[FaceGeometry]:
+    """The faces (largest first) without the ghosts of larger ones (`FACE_OVERLAP`)."""
+    kept: list[FaceGeometry] = []
+    for fc in faces:
+        if all(_box_iou(fc, k) <= FACE_OVERLAP for k in kept):
+            kept.append(fc)
+    return kept
+
+
 def _beside_head(prob: np.ndarray, client: FaceGeometry, reach_mm: float) -> np.ndarray:
     """Person pixels higher in the photo than the client's nose tip and further than
     ``reach_mm`` beside their face (its outline widened by that much on both sides, across the
@@ -249,7 +275,6 @@ def _faces_beside(models: Models, small: np.ndarray, prob: np.ndarray, client: F
         return []
     h, w = prob.shape
     cx = int(client.face_oval[:, 0].mean())
-    lo, hi = client.face_oval.min(axis=0), client.face_oval.max(axis=0)
     found = []
     for a, b in ((0, cx), (cx, w)):  # each side of the client
         ys, xs = np.nonzero(beside[:, a:b])
@@ -264,8 +289,7 @@ def _faces_beside(models: Models, small: np.ndarray, prob: np.ndarray, client: F
             lm = fc.landmarks_px.copy()
             lm[:, :2] += (x0, y0)
             fc = replace(fc, landmarks_px=lm)
-            # not the client again (a part of their face at the crop's edge)
-            if np.any(fc.face_oval.min(axis=0) > hi) or np.any(fc.face_oval.max(axis=0) < lo):
+            if _box_iou(fc, client) == 0.0:  # not the client again (a part of their face at the crop's edge)
                 found.append(fc)
     return found
 
@@ -295,7 +319,7 @@ def _client_only(prob: np.ndarray, faces: list[FaceGeometry]) -> tuple[np.ndarra
         m = cv2.resize(m, (sw, sh), interpolation=cv2.INTER_NEAREST)
     oval = np.zeros((sh, sw), np.uint8)
     cv2.fillPoly(oval, [np.round(client.face_oval * (sw / w, sh / h)).astype(np.int32)], 1)
-    n, comp, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+    _, comp, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
     ids = np.unique(comp[oval > 0])
     ids = ids[ids > 0]
     if ids.size == 0:
@@ -338,8 +362,8 @@ def _client_only(prob: np.ndarray, faces: list[FaceGeometry]) -> tuple[np.ndarra
 
 MONOCHROME_SPREAD = 12.0
 """Colour that varies with lightness alone: the 99th percentile of the pixels' distance in Lab
-(a*, b*) from the mean colour of their lightness, around the face (or over a photo without one),
-under this is a black-and-white or toned photo. Measured on the labelled heads: colour photos 54
+(a*, b*) from the mean colour of their lightness, around the face, under this is a
+black-and-white or toned photo (a photo without a face: `MONOCHROME_CHROMA`). Measured on the labelled heads: colour photos 54
 or more, their small compressed copies on busy backgrounds 20.5 or more, at 30 % of their
 saturation 16.4 or more; grey 0, sepia saved as JPEG at quality 40 at most 8.6."""
 
@@ -383,32 +407,6 @@ def is_monochrome(rgb: np.ndarray, face: FaceGeometry | None = None) -> bool:
     mb = np.bincount(bins, lab[:, 2], 32) / n
     spread = np.hypot(lab[:, 1] - ma[bins], lab[:, 2] - mb[bins])
     return bool(np.percentile(spread, 99) < MONOCHROME_SPREAD)
-
-
-FACE_OVERLAP = 0.2
-"""A face whose box overlaps a larger one's by more than this (intersection over union) is the
-same face found twice, not a second person. With a bystander close behind the client's
-shoulder the landmarker gives such a ghost, about the client's size and shifted towards the
-bystander: 0.22-0.48 on the crowd copies of the labelled photos (the client overlapping 40-50 %
-of the bystander's width), where the bystanders' own faces overlap the client's 0.12 at most."""
-
-
-def _box_iou(a: FaceGeometry, b: FaceGeometry) -> float:
-    (ax0, ay0), (ax1, ay1) = a.face_oval.min(axis=0), a.face_oval.max(axis=0)
-    (bx0, by0), (bx1, by1) = b.face_oval.min(axis=0), b.face_oval.max(axis=0)
-    iw, ih = max(0.0, min(ax1, bx1) - max(ax0, bx0)), max(0.0, min(ay1, by1) - max(ay0, by0))
-    inter = iw * ih
-    union = (ax1 - ax0) * (ay1 - ay0) + (bx1 - bx0) * (by1 - by0) - inter
-    return float(inter / union) if union > 0 else 0.0
-
-
-def _distinct(faces: list[FaceGeometry]) -> list[FaceGeometry]:
-    """The faces (largest first) without the ghosts of larger ones (`FACE_OVERLAP`)."""
-    kept: list[FaceGeometry] = []
-    for fc in faces:
-        if all(_box_iou(fc, k) <= FACE_OVERLAP for k in kept):
-            kept.append(fc)
-    return kept
 
 
 FACE_MIN_PERSON = 0.5

@@ -2521,10 +2521,10 @@ def _view_gradient(view: tuple[np.ndarray, int]) -> np.ndarray:
 def _outline_contrast(g: np.ndarray, cut: np.ndarray) -> float:
     """How sharp a head's outline is: the strongest colour gradient (``g``, `_view_gradient`)
     within 2 px of each outline pixel of ``cut`` inside the frame, their median over the median
-    gradient inside the head. A head's outline against its background is an edge: 4.0 to 23 on the labelled heads cut above the brows on the studio
-    backdrop and on six busy ones, 2.9 to 5.9 on the top of the Oval Office photo (curtains and
-    a window). A cut through the middle of a head, where the photo shows no edge, is not: 1.5 to
-    2.9 on crown close-ups. Infinite when the cut has no outline inside the frame (it fills it),
+    gradient inside the head. A head's outline against its background is an edge: 4.0 to 23 on
+    the labelled heads cut above the brows on the studio backdrop and on six busy ones, 2.9 to
+    5.9 on the top of the Oval Office photo (curtains and a window). A cut through the middle of
+    a head, where the photo shows no edge, is not: 1.5 to 2.9 on crown close-ups. Infinite when the cut has no outline inside the frame (it fills it),
     0 when it has no inside (no head).
     """
     h, w = g.shape

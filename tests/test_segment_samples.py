@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import cv2
-import pytest
 import numpy as np
+import pytest
 
 from smp_preview.analysis import analyse, is_monochrome
 from smp_preview.face import BROW_LEFT, BROW_RIGHT
@@ -79,6 +79,22 @@ def _person_on(canvas: np.ndarray, rgb: np.ndarray, person: np.ndarray, x: int, 
     canvas[y:y + h, x:x + w] = np.round(rgb[:h, :w] * a + region * (1 - a)).astype(np.uint8)
 
 
+def _bystander_and_client(labels, client_labels, o_lab, oy, ox, cx):
+    """In the label map of a scene: the bystander's head as the canvas shows it (their skin,
+    scalp and hair pasted at (ox, oy), less where the client, pasted at (cx, 0), stands in
+    front), and the IoU of the client's scalp and hair with what they were alone."""
+    h = labels.shape[0]
+    w = client_labels.shape[1]
+    head = np.zeros(labels.shape, bool)
+    sub = np.isin(o_lab, (SKIN, SCALP, HAIR))[:h - oy]
+    head[oy:oy + sub.shape[0], ox:ox + sub.shape[1]] = sub
+    head[:, cx:cx + w][client_labels > 0] = False
+    mine = np.zeros(labels.shape, bool)
+    mine[:, cx:cx + w] = np.isin(client_labels, (SCALP, HAIR))
+    found = np.isin(labels, (SCALP, HAIR))
+    return head, (mine & found).sum() / (mine | found).sum()
+
+
 @pytest.mark.parametrize("gap, what", [
     (-40, "standing behind the client's shoulder (one person region for both)"),
     (30, "standing apart (a region of its own)"),
@@ -103,18 +119,11 @@ def test_a_bystander_is_background_not_more_of_the_client(samples_dir, analysis_
     _person_on(canvas, client.rgb, client.labels > 0, cx, 0)
     a = analyse(Photo(canvas, "two people"), models)
 
-    head = np.zeros(a.labels.shape, bool)  # the bystander's head as the canvas shows it
-    sub = np.isin(o_lab, (SKIN, SCALP, HAIR))
-    head[oy:oy + sub.shape[0], ox:ox + sub.shape[1]] = sub[:h - oy]
-    head[:, cx:cx + w][client.labels > 0] = False  # where the client stands in front
+    head, client_iou = _bystander_and_client(a.labels, client.labels, o_lab, oy, ox, cx)
     assert head.sum() > 2000
     assert (a.labels[head] == 0).mean() > 0.95, what  # background (0), not the client
     assert not np.isin(a.labels[head], (SCALP, HAIR)).any(), what
-    # the client's own scalp and hair are what they were alone
-    mine = np.zeros(a.labels.shape, bool)
-    mine[:, cx:cx + w] = np.isin(client.labels, (SCALP, HAIR))
-    found = np.isin(a.labels, (SCALP, HAIR))
-    assert (mine & found).sum() / (mine | found).sum() > 0.9, what
+    assert client_iou > 0.9, what  # the client's own scalp and hair are what they were alone
 
 
 def test_a_ghost_of_the_client_s_face_is_not_a_second_person(samples_dir, analysis_of, models):
@@ -150,22 +159,16 @@ def test_a_ghost_of_the_client_s_face_is_not_a_second_person(samples_dir, analys
     ghosts = [f for f in faces[1:] if _box_iou(faces[0], f) > FACE_OVERLAP]
     assert ghosts and np.ptp(ghosts[0].face_oval[:, 0]) > 0.6 * np.ptp(faces[0].face_oval[:, 0])
     a = analyse(Photo(canvas, "ghost"), models)  # not SeveralFaces
-    head = np.zeros(a.labels.shape, bool)
-    sub = np.isin(o_lab, (SKIN, SCALP, HAIR))
-    head[h // 8:, ox:ox + sub.shape[1]] = sub
-    head[:, cx:cx + w][c.labels > 0] = False  # where the client stands in front
+    head, client_iou = _bystander_and_client(a.labels, c.labels, o_lab, h // 8, ox, cx)
     assert head.sum() > 2000 and (a.labels[head] == 0).mean() > 0.9
-    mine = np.zeros(a.labels.shape, bool)
-    mine[:, cx:cx + w] = np.isin(c.labels, (SCALP, HAIR))
-    found = np.isin(a.labels, (SCALP, HAIR))
-    assert (mine & found).sum() / (mine | found).sum() > 0.9
+    assert client_iou > 0.9
 
 
 def _toned(rgb: np.ndarray, tone=(1.0, 1.0, 1.0)) -> np.ndarray:
     """The photo in black and white (``tone`` 1, 1, 1) or toned (sepia: a warm tint), as JPEG 40."""
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
     out = np.clip(grey[..., None] * np.asarray(tone, np.float32), 0, 255).astype(np.uint8)
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(out, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 40])
+    _, buf = cv2.imencode(".jpg", cv2.cvtColor(out, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 40])
     return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
