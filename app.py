@@ -149,10 +149,12 @@ def scale_control(analysis: HeadAnalysis) -> float | None:
 
 
 def scar_and_hairline_drawing(analysis: HeadAnalysis, values: dict):
-    """Scars painted on the photo (canvas), an uploaded mask and confirmed suggestions."""
+    """Scars painted on the photo (canvas), an uploaded mask and confirmed suggestions; and the
+    areas to leave untouched, painted likewise. Returns (scars, exclude), each a mask or None."""
     shape = analysis.rgb.shape[:2]
     scar_masks = []
-    with st.expander("Scars and a drawn hairline", expanded=values["mode"] == "scars"):
+    exclude = None
+    with st.expander("Scars, a drawn hairline and areas to leave untouched", expanded=values["mode"] == "scars"):
         try:
             from streamlit_drawable_canvas import st_canvas
         except ImportError:  # the canvas is optional: masks can still be uploaded
@@ -191,6 +193,15 @@ def scar_and_hairline_drawing(analysis: HeadAnalysis, values: dict):
                         values["hairline_points"] = tuple(points)
                 elif points:
                     st.caption("Place at least 3 points, from the left temple to the right.")
+            st.markdown("**Leave untouched**: paint over anything the preview must not change, such as "
+                        "someone behind the client or an object behind the head taken for scalp or hair "
+                        "(the *Analysis* view shows what was found)")
+            st.write("")  # room for the canvas's own toolbar
+            keep_drawing = st_canvas(
+                fill_color="rgba(0, 160, 255, 0.3)", stroke_width=24, stroke_color="rgba(0, 160, 255, 0.55)",
+                background_image=small_jpeg, height=small.shape[0], width=small.shape[1],
+                drawing_mode="freedraw", key=f"exclude_canvas_{photo_id}")
+            exclude = ui.mask_from_strokes(keep_drawing.json_data, scale, shape)
         else:
             st.caption("Install streamlit-drawable-canvas to paint scars on the photo; upload a mask meanwhile.")
         up = st.file_uploader("…or upload a scar mask (white = scar)", type=["png", "jpg", "jpeg"], key="scar_upload")
@@ -206,11 +217,11 @@ def scar_and_hairline_drawing(analysis: HeadAnalysis, values: dict):
                 if st.checkbox(f"Scar {i + 1} ({int(m.sum())} px)", key=f"scar_suggestion_{i}"):
                     scar_masks.append(m)
     if not scar_masks:
-        return None
+        return None, exclude
     out = scar_masks[0].copy()
     for m in scar_masks[1:]:
         out |= m
-    return out
+    return out, exclude
 
 
 def numbers(preview, settings: Settings) -> None:
@@ -245,19 +256,19 @@ def consultant() -> None:
     with st.sidebar:
         values = design_controls(suggested, reason)
         values["px_per_mm"] = scale_control(analysis)
-    scars = scar_and_hairline_drawing(analysis, values)
+    scars, exclude = scar_and_hairline_drawing(analysis, values)
     if values["mode"] == "scars" and scars is None:
         st.info("Scars only: paint the scars on the photo above (or upload a mask) to see them treated.",
                 icon=":material/brush:")
         st.stop()
     try:
         settings = ui.make_settings(**values)
-        preview = render(analysis, settings, scars=scars)
+        preview = render(analysis, settings, scars=scars, exclude=exclude)
     except Exception as exc:  # noqa: BLE001 - a message, never a traceback
         st.error(ui.consultant_error(exc), icon=":material/error:")
         st.stop()
 
-    view = st.segmented_control("View", ["Slider", "Side by side", "Zoom 100 %", "Timeline"],
+    view = st.segmented_control("View", ["Slider", "Side by side", "Zoom 100 %", "Timeline", "Analysis"],
                                 default="Slider", key="view") or "Slider"
     pic, side = st.columns([4, 1])
     with pic:
@@ -276,12 +287,15 @@ def consultant() -> None:
             b.image(ui.crop(preview.before, box), caption="Before, 100 %", output_format="PNG", width="content")
             a.image(ui.crop(preview.after, box), caption="After, 100 % (simulation)", output_format="PNG",
                     width="content")
+        elif view == "Analysis":
+            st.image(ui.analysis_view(analysis, preview, exclude), output_format="JPEG",
+                     caption="What the preview found: " + ui.ANALYSIS_LEGEND)
         else:
             box = ui.head_box(preview)
             stages = ui.timeline(settings)
             cols = st.columns(len(stages))
             for col, (caption, s) in zip(cols, stages):
-                col.image(ui.fit(ui.crop(render(analysis, s, scars=scars).after, box), 500),
+                col.image(ui.fit(ui.crop(render(analysis, s, scars=scars, exclude=exclude).after, box), 500),
                           caption=f"{caption} (simulation)", output_format="JPEG")
             st.caption("Fresh dots are darker and larger; they lighten over the first month "
                        "and slowly fade over the years until a touch-up.")

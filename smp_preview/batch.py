@@ -1108,6 +1108,9 @@ def cli_batch(args: argparse.Namespace, settings_from_args: Callable[[argparse.N
     if plain.scars is not None:
         raise BadSetting("--scars is not available in batch: a scar mask belongs to one photo.",
                          "Render photos with scars one by one with `smp-preview render --scars`.")
+    if getattr(plain, "exclude", None) is not None:
+        raise BadSetting("--exclude is not available in batch: a mask of areas to leave untouched belongs to one photo.",
+                         "Render that photo with `smp-preview render --exclude`.")
     if getattr(plain, "hairline_points", None):
         raise BadSetting("--hairline-points is not available in batch: the points are pixels of one photo.",
                          "Use a hairline template (--hairline), or render that photo with `smp-preview render`.")

@@ -47,6 +47,9 @@ def add_settings_arguments(p: argparse.ArgumentParser) -> None:
                         "(the photo's width in px over its width on the scalp in mm)")
     g.add_argument("--scars", type=Path, default=None, metavar="MASK.png",
                    help="scar mask (white = scar), same size as the photo")
+    g.add_argument("--exclude", type=Path, default=None, metavar="MASK.png",
+                   help="areas to leave untouched (white), same size as the photo: no dots and no "
+                        "shaving there (a bystander's head, an object behind the head taken for scalp)")
     g.add_argument("--hairline-points", default=None, metavar="X1,Y1;X2,Y2;...",
                    help="custom hairline through these photo pixels (overrides --hairline)")
     g.add_argument("--widows-peak", action="store_true", help="add a widow's peak to the hairline template")
@@ -78,7 +81,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def load_mask(path: Path | None) -> np.ndarray | None:
-    """A scar mask: any non-zero pixel is scar."""
+    """A mask image (scars, areas to leave untouched): any pixel brighter than mid-grey is in it."""
     if path is None:
         return None
     from .photo import load_photo
@@ -101,15 +104,17 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args)
     outs = [p for p in (args.output, args.report, args.zone_out, args.comparison) if p is not None]
+    inputs = [i.resolve() for i in (args.photo, args.scars, args.exclude) if i is not None]
     for o in outs:
-        if o.resolve() == args.photo.resolve() or (args.scars is not None and o.resolve() == args.scars.resolve()):
+        if o.resolve() in inputs:
             raise BadSetting(f"Output {o} would overwrite an input.", "Choose another output name.")
     _check_output(args.output, [args.photo])
     t0 = time.perf_counter()
     photo = load_photo(args.photo)
     load_ms = (time.perf_counter() - t0) * 1e3
     scars = load_mask(args.scars)
-    p = preview_photo(photo, settings, scars=scars)
+    exclude = load_mask(args.exclude)
+    p = preview_photo(photo, settings, scars=scars, exclude=exclude)
     t1 = time.perf_counter()
     write_image(args.output, p.after)
     if args.comparison:

@@ -55,12 +55,21 @@ _PER_ANALYSIS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 """The skull ellipse and the darkest-hair floor of each analysed photo (they need full-size passes)."""
 
 
-def render(analysis: HeadAnalysis, settings: Settings, *, scars: np.ndarray | None = None) -> Preview:
-    """Design, stipple and render one preview from a cached analysis (cheap: no models run)."""
+def render(analysis: HeadAnalysis, settings: Settings, *, scars: np.ndarray | None = None,
+           exclude: np.ndarray | None = None) -> Preview:
+    """Design, stipple and render one preview from a cached analysis (cheap: no models run).
+
+    ``exclude`` (bool, the photo's size) marks areas to leave untouched: no dots there, and every
+    pixel of it but the simulation label is the photo's own (the shaved look stops at it too).
+    """
     t = {}
     t0 = time.perf_counter()
     s = settings.px_per_mm or analysis.px_per_mm
-    zones = build_zones(analysis, settings, scars)
+    zones = build_zones(analysis, settings, scars, exclude)
+    if exclude is not None:
+        exclude = np.asarray(exclude).astype(bool)
+        if not exclude.any():
+            exclude = None
     t["design"] = (time.perf_counter() - t0) * 1e3
     t1 = time.perf_counter()
     y0, y1, x0, x1 = zones.bbox
@@ -84,10 +93,18 @@ def render(analysis: HeadAnalysis, settings: Settings, *, scars: np.ndarray | No
                                  head_ellipse=geo["ellipse"], floor_rgb=geo["floor"])
     t["pigment"] = (time.perf_counter() - t2) * 1e3
     t3 = time.perf_counter()
+    shaved = zones.shave.changed if zones.shave is not None else None
+    if exclude is not None:  # dots spread over their edge and the shaved look fills across it
+        ys, xs = np.flatnonzero(exclude.any(axis=1)), np.flatnonzero(exclude.any(axis=0))
+        box = (slice(ys[0], ys[-1] + 1), slice(xs[0], xs[-1] + 1))
+        np.copyto(after[box], analysis.rgb[box], where=exclude[box][..., None])
+        shaved = shaved & ~exclude if shaved is not None else None
     after, label_mask = add_label(after, inplace=True)  # render_dots returned a fresh copy
     changed = zones.full_mask(analysis.rgb.shape[:2]) | label_mask
-    if zones.shave is not None:
-        changed |= zones.shave.changed
+    if shaved is not None:
+        changed |= shaved
+    if exclude is not None:
+        changed &= ~exclude | label_mask
     t["compose"] = (time.perf_counter() - t3) * 1e3
     report = {
         "photo": analysis.photo.name,
@@ -122,8 +139,10 @@ def render(analysis: HeadAnalysis, settings: Settings, *, scars: np.ndarray | No
             "along_skin": round(float(zones.head.along_skin_mm(mid)), 1) if zones.head is not None else None,
             "custom": bool(settings.hairline_points),
         }
-    if zones.shave is not None:
-        report["shaved_area_cm2"] = round(float(zones.shave.changed.sum()) / (s * 10.0) ** 2, 2)
+    if shaved is not None:
+        report["shaved_area_cm2"] = round(float(shaved.sum()) / (s * 10.0) ** 2, 2)
+    if exclude is not None:
+        report["excluded_area_cm2"] = round(float(exclude.sum()) / (s * 10.0) ** 2, 2)
     if analysis.face is not None:
         f = analysis.face
         report["pose_deg"] = {"yaw": round(f.yaw_deg, 1), "pitch": round(f.pitch_deg, 1), "roll": round(f.roll_deg, 1)}
@@ -137,10 +156,10 @@ def _session_share(settings: Settings) -> float:
 
 
 def preview_photo(photo: Photo, settings: Settings = Settings(), *, models: Models | None = None,
-                  scars: np.ndarray | None = None) -> Preview:
+                  scars: np.ndarray | None = None, exclude: np.ndarray | None = None) -> Preview:
     """Analyse and render in one call."""
     analysis = analyse(photo, models, px_per_mm=settings.px_per_mm)
-    return render(analysis, settings, scars=scars)
+    return render(analysis, settings, scars=scars, exclude=exclude)
 
 
 def preview_file(path: str | Path, settings: Settings = Settings(), **kw) -> Preview:

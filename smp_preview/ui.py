@@ -218,6 +218,36 @@ def fit(rgb: np.ndarray, max_side: int = DISPLAY_MAX_SIDE_PX) -> np.ndarray:
     return cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
 
 
+ANALYSIS_LEGEND = ("scalp skin pink, head hair green, other skin peach, beard, glasses and clothes blue; "
+                   "the treated zone outlined in white, the hairline yellow, areas left untouched grey")
+
+
+def analysis_view(analysis, preview, exclude: np.ndarray | None = None,
+                  max_side: int = DISPLAY_MAX_SIDE_PX) -> np.ndarray:
+    """The photo reduced for the screen with the label map tinted over it, the treated zone
+    outlined, the designed hairline drawn and the areas left untouched greyed: for the consultant
+    to check what the preview found before showing it (see `compose.overlay_labels`)."""
+    from .compose import overlay_labels
+
+    h, w = analysis.rgb.shape[:2]
+    small = fit(analysis.rgb, max_side)
+    f = small.shape[1] / w
+    size = (small.shape[1], small.shape[0])
+
+    def reduce(mask):
+        return cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
+
+    labels = reduce(analysis.labels)
+    zone = reduce(preview.zones.full_mask((h, w))).astype(bool)
+    hp = np.asarray(getattr(preview.zones, "hairline_px", np.zeros((0, 2))), np.float64) * f
+    out = overlay_labels(small, labels, zone=zone, hairline_px=hp if len(hp) > 1 else None)
+    if exclude is not None and np.asarray(exclude).any():
+        ex = reduce(np.asarray(exclude)).astype(bool)
+        grey = out[ex].mean(axis=1, keepdims=True)
+        out[ex] = (0.35 * out[ex] + 0.65 * (0.5 * grey + 64)).astype(np.uint8)
+    return out
+
+
 def display_step(shape: tuple[int, ...], max_side: int = DISPLAY_MAX_SIDE_PX) -> int:
     """The whole-number reduction factor that brings the long side to at most ``max_side``.
 

@@ -203,7 +203,21 @@ def _edge_ramp(dist_mm: np.ndarray, style: str, px_per_mm: float, rng: np.random
     return (dist_mm > 0).astype(np.float32)
 
 
-def build_zones(analysis: HeadAnalysis, settings: Settings, scars: np.ndarray | None = None) -> Zones:
+def check_mask(mask: np.ndarray | None, shape: tuple[int, int], what: str) -> np.ndarray | None:
+    """``mask`` as a boolean array of the photo's ``shape``, or a `BadSetting` naming ``what``."""
+    if mask is None:
+        return None
+    mask = np.asarray(mask).astype(bool)
+    if mask.shape != shape:
+        raise BadSetting(
+            f"The {what} is {mask.shape[1]}x{mask.shape[0]} pixels but the photo is {shape[1]}x{shape[0]}.",
+            f"Draw the {what} on the same photo (same size, after rotation).",
+        )
+    return mask
+
+
+def build_zones(analysis: HeadAnalysis, settings: Settings, scars: np.ndarray | None = None,
+                exclude: np.ndarray | None = None) -> Zones:
     """Per-pixel target density (dots/cm²) for ``settings`` on the analysed photo.
 
     Parameters
@@ -213,18 +227,17 @@ def build_zones(analysis: HeadAnalysis, settings: Settings, scars: np.ndarray | 
     scars : (H, W) bool array, optional
         Confirmed scar tissue (from a mask file or drawn in the app). Suggestions from
         `suggest_scars` must be confirmed by the consultant before they are passed here.
+    exclude : (H, W) bool array, optional
+        Areas the consultant keeps untouched (painted in the app or given as a mask): no dots
+        there whatever the label map says (a bystander's head, an object behind the head that the
+        analysis took for scalp or hair).
     """
     labels = analysis.labels
     shape = labels.shape
     s = analysis.px_per_mm
     face = analysis.face
-    if scars is not None:
-        scars = np.asarray(scars).astype(bool)
-        if scars.shape != shape:
-            raise BadSetting(
-                f"The scar mask is {scars.shape[1]}x{scars.shape[0]} pixels but the photo is {shape[1]}x{shape[0]}.",
-                "Draw the scar mask on the same photo (same size, after rotation).",
-            )
+    scars = check_mask(scars, shape, "scar mask")
+    exclude = check_mask(exclude, shape, "mask of areas to leave untouched")
     if settings.mode == "scars" and (scars is None or not scars.any()):
         raise BadSetting("Mode 'scars' needs a scar mask.", "Give --scars MASK.png or draw the scars.")
 
@@ -238,6 +251,8 @@ def build_zones(analysis: HeadAnalysis, settings: Settings, scars: np.ndarray | 
     scalp = geo["scalp"] | plan.to_skin if plan is not None else geo["scalp"]
     if plan is not None and face is not None:
         scalp = scalp & geo["above_brows"]
+    if exclude is not None:
+        scalp = scalp & ~exclude
     scar_zone_full = np.zeros(shape, bool)
     if scars is not None:
         from .shave import within

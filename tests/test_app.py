@@ -86,11 +86,13 @@ def test_a_density_change_changes_the_after_image_and_the_dot_count():
     assert any("= 130 dots per cm²" in c.value for c in at.caption)
 
 
-@pytest.mark.parametrize("view", ["Slider", "Zoom 100 %", "Timeline"])
+@pytest.mark.parametrize("view", ["Slider", "Zoom 100 %", "Timeline", "Analysis"])
 def test_every_view_renders(view):
     at = consultant()
     at.segmented_control(key="view").set_value(view).run()
     assert not at.exception and not at.error
+    if view == "Analysis":
+        assert len(at.image) == 1 and at.image[0].captions[0].startswith("What the preview found: scalp skin pink")
     if view == "Timeline":
         captions = [c for img in at.image for c in img.captions]
         assert captions[:3] == ["After session 1 (fresh) (simulation)", "After session 2 (fresh) (simulation)",

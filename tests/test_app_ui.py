@@ -56,6 +56,36 @@ def test_zoom_is_at_full_resolution_on_the_treated_zone(preview):
     assert crop.shape == (150, 200, 3) and np.shares_memory(crop, preview.after)
 
 
+def test_the_analysis_view_shows_labels_zone_hairline_and_the_untouched_areas(analysis_of, samples_dir):
+    from smp_preview.compose import LABEL_COLOURS
+
+    a = analysis_of(samples_dir / "balding_A000055.jpg")
+    h, w = a.labels.shape
+    keep = np.zeros((h, w), bool)
+    keep[: h // 2, : w // 2] = True
+    p = render(a, Settings(), exclude=keep)
+    view = ui.analysis_view(a, p, keep, max_side=max(h, w)).astype(int)
+    assert view.shape == a.rgb.shape
+    rgb = a.rgb.astype(int)
+    right = np.zeros((h, w), bool)
+    right[:, w // 2 + 2:] = True
+    # scalp is tinted towards pink, the background keeps its colours
+    scalp = (a.labels == 2) & right
+    pink = LABEL_COLOURS[2].astype(int) - rgb[scalp]
+    assert scalp.sum() > 100 and np.median(np.sum((view - rgb)[scalp] * pink, axis=1)) > 0
+    bg = (a.labels == 0) & right
+    assert (view[bg] == rgb[bg]).all(axis=1).mean() > 0.99
+    # the treated zone's outline is white, the hairline yellow
+    assert (np.all(view >= 250, axis=2) & right).sum() > 30
+    def yellow(im):  # the hairline is anti-aliased: never the pure colour
+        return ((im[..., 0] > 200) & (im[..., 1] > 170) & (im[..., 2] < 110)).sum()
+
+    assert yellow(view) - yellow(rgb) > 30
+    # the untouched quarter is greyed: much less colour than the photo there
+    q, q0 = view[: h // 2 - 2, : w // 2 - 2], rgb[: h // 2 - 2, : w // 2 - 2]
+    assert np.median(q.max(axis=2) - q.min(axis=2)) < 0.5 * np.median(q0.max(axis=2) - q0.min(axis=2))
+
+
 def test_fit_only_shrinks():
     img = np.zeros((3000, 2000, 3), np.uint8)
     assert ui.fit(img, 1400).shape == (1400, 933, 3)

@@ -316,9 +316,11 @@ def test_folder_layouts_that_could_overwrite_inputs_are_refused(tmp_path, capsys
     assert main(["batch", str(tmp_path / "in"), str(tmp_path / "in")]) == 1
     assert main(["batch", str(tmp_path / "in"), str(tmp_path)]) == 1
     assert main(["batch", str(tmp_path / "in"), str(tmp_path / "out"), "--scars", "m.png"]) == 1
+    assert main(["batch", str(tmp_path / "in"), str(tmp_path / "out"), "--exclude", "m.png"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 3 and all(line.startswith("smp-preview: ") for line in err)
+    assert len(err) == 4 and all(line.startswith("smp-preview: ") for line in err)
     assert "same folder" in err[0] and "inside OUT_DIR" in err[1] and "--scars" in err[2]
+    assert "--exclude" in err[3] and "one photo" in err[3]
 
 
 def test_a_symbolic_link_in_out_dir_cannot_lead_writes_outside(tmp_path, samples_dir):

@@ -308,3 +308,45 @@ def test_consultant_paints_a_scar_on_the_photo(page, server):
     assert int(page.locator('[data-testid="stMetric"]').filter(has_text="Dots").inner_text().split("\n")[-1]
                .replace(",", "")) > 0  # the painted scar is still treated
     page.screenshot(path=str(SHOTS / "consultant_hairline_points.png"), full_page=True)
+
+
+def _metric_value(page, label: str) -> float:
+    text = page.locator('[data-testid="stMetric"]').filter(has_text=label).inner_text().split("\n")[-1]
+    return float(re.sub(r"[^0-9.]", "", text))
+
+
+def test_consultant_paints_an_area_to_leave_untouched(page, server):
+    """Paint over half of the bald top on the 'leave untouched' canvas: the treated area shrinks,
+    and the Analysis view shows what was found with that area greyed."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.goto(server)
+    page.get_by_text("Photo from").wait_for()
+    old = _after_src(page)
+    _wait_idle(page)
+    area = _metric_value(page, "Treated area")
+    page.get_by_text("Scars, a drawn hairline and areas to leave untouched").click()
+    canvas = page.locator("canvas.upper-canvas").nth(2)  # scars, hairline points, then this one
+    canvas.wait_for()
+    _wait_idle(page)
+    canvas.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    box = canvas.bounding_box()
+    for row in (0.12, 0.16, 0.20, 0.24, 0.28):  # strokes across the left half of the top of the head
+        y = box["y"] + box["height"] * row
+        page.mouse.move(box["x"] + box["width"] * 0.2, y)
+        page.mouse.down()
+        for i in range(1, 11):
+            page.mouse.move(box["x"] + box["width"] * (0.2 + i * 0.03), y)
+        page.mouse.up()
+    deadline = time.time() + 60
+    while _metric_value(page, "Treated area") >= 0.8 * area and time.time() < deadline:
+        page.wait_for_timeout(500)
+    _wait_idle(page)
+    assert page.locator(ERRORS).count() == 0
+    assert _metric_value(page, "Treated area") < 0.8 * area
+    assert _after_src(page) != old
+    page.locator("button").filter(has_text=re.compile(r"^Analysis$")).click()  # the view, not the hint's word
+    page.get_by_text("What the preview found").wait_for()
+    _wait_idle(page)
+    assert page.locator(ERRORS).count() == 0
+    page.screenshot(path=str(SHOTS / "consultant_left_untouched.png"), full_page=True)

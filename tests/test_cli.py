@@ -79,3 +79,36 @@ def test_render_refuses_to_overwrite_its_input(tmp_path, samples_dir):
     data = photo.read_bytes()
     assert main(["render", str(photo), "-o", str(photo)]) == 1
     assert photo.read_bytes() == data
+
+
+def test_render_leaves_the_excluded_area_untouched(tmp_path, samples_dir, capsys):
+    photo = samples_dir / "bald_S001224.jpg"
+    before = np.asarray(Image.open(photo).convert("RGB"))
+    h, w = before.shape[:2]
+    mask = np.zeros((h, w), np.uint8)
+    mask[: h // 2, : w // 2] = 255  # the upper left quarter: half of the bald top
+    Image.fromarray(mask).save(tmp_path / "keep.png")
+    out, rep, zone = tmp_path / "after.png", tmp_path / "r.json", tmp_path / "zone.png"
+    whole = tmp_path / "whole.json"
+    assert main(["render", str(photo), "-o", str(tmp_path / "w.png"), "--report", str(whole), "-q"]) == 0
+    assert main(["render", str(photo), "-o", str(out), "--report", str(rep), "--zone-out", str(zone),
+                 "--exclude", str(tmp_path / "keep.png"), "-q"]) == 0
+    after = np.asarray(Image.open(out))
+    changed = np.any(after != before, axis=2)
+    z = np.asarray(Image.open(zone)) == 255
+    assert not (changed & ~z).any()
+    # the simulation label sits at the bottom; the excluded quarter above it is the photo's own
+    assert not changed[: h // 2, : w // 2].any()
+    assert changed[: h // 2, w // 2:].sum() > 500
+    report, full = json.loads(rep.read_text()), json.loads(whole.read_text())
+    assert report["excluded_area_cm2"] > 0
+    assert report["treated_area_cm2"] < 0.75 * full["treated_area_cm2"]
+    # a mask of the wrong size, and an output over the mask, are refused with the reason
+    Image.fromarray(mask[:, : w // 2]).save(tmp_path / "small.png")
+    assert main(["render", str(photo), "-o", str(tmp_path / "x.png"), "--exclude", str(tmp_path / "small.png")]) == 1
+    assert main(["render", str(photo), "-o", str(tmp_path / "keep.png"), "--exclude", str(tmp_path / "keep.png")]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert "leave untouched" in err[0] and f"but the photo is {w}x{h}" in err[0]
+    assert "would overwrite an input" in err[1]
+    assert np.asarray(Image.open(tmp_path / "keep.png")).max() == 255  # the mask itself is intact
+    assert not (tmp_path / "x.png").exists()

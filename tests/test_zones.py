@@ -144,3 +144,45 @@ def test_no_dot_on_hand_labelled_background_or_clothes(shared_photos, analysis_o
     on = truth[xy[:, 1], xy[:, 0]]
     assert len(xy) > 30
     assert not np.isin(on, (0, 4)).any(), f"{np.isin(on, (0, 4)).sum()} dots on background or clothes"
+
+
+def _left_of_head(a) -> np.ndarray:
+    """The photo left of the head's midline (a bystander's side, say), down to the chin."""
+    m = np.zeros(a.labels.shape, bool)
+    cx = int(round(a.face.glabella[0]))
+    chin = int(round(a.face.point(152)[1]))
+    m[:chin, :cx] = True
+    return m
+
+
+@pytest.mark.parametrize("shave", [False, True])
+def test_areas_left_untouched_get_no_dots_and_keep_every_pixel(samples_dir, analysis_of, shave):
+    a = analysis_of(samples_dir / "balding_A000055.jpg")  # a fringe on both sides, for the shaved look
+    settings = Settings(shave=shave, seed=3)
+    whole = render(a, settings)
+    ex = _left_of_head(a)
+    p = render(a, settings, exclude=ex)
+    label = p.changed & ~p.zones.full_mask(a.labels.shape)
+    if shave:
+        label &= ~p.zones.shave.changed
+    diff = np.any(p.after != p.before, axis=2)
+    # the excluded side is the photo's own but for the simulation label; treated before
+    assert (np.any(whole.after != whole.before, axis=2) & ex & ~label).sum() > 500
+    assert not (diff & ex & ~label).any()
+    assert not (p.changed & ex & ~label).any(), "the zone mask claims excluded pixels"
+    assert not (diff & ~p.changed).any()
+    xy = np.floor(p.dots.xy).astype(int)
+    assert not ex[xy[:, 1], xy[:, 0]].any()
+    # the other side is treated as before
+    right = ~ex
+    assert (diff & right).sum() == pytest.approx((np.any(whole.after != whole.before, axis=2) & right).sum(), rel=0.05)
+    assert 0.3 * whole.report["treated_area_cm2"] < p.report["treated_area_cm2"] < 0.7 * whole.report["treated_area_cm2"]
+    assert p.report["excluded_area_cm2"] > 0
+    if shave:
+        assert p.report["shaved_area_cm2"] < 0.7 * whole.report["shaved_area_cm2"]
+
+
+def test_a_mask_of_areas_to_leave_untouched_of_another_size_is_a_clear_error(samples_dir, analysis_of):
+    a = analysis_of(samples_dir / "bald_S001224.jpg")
+    with pytest.raises(BadSetting, match="leave untouched is 10x20 pixels but the photo is"):
+        render(a, Settings(), exclude=np.ones((20, 10), bool))
