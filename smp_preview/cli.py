@@ -80,13 +80,21 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     )
 
 
-def load_mask(path: Path | None) -> np.ndarray | None:
-    """A mask image (scars, areas to leave untouched): any pixel brighter than mid-grey is in it."""
+def load_mask(path: Path | None, shape: tuple[int, int] | None = None, what: str = "mask") -> np.ndarray | None:
+    """A mask image (scars, areas to leave untouched): any pixel brighter than mid-grey is in it.
+    With ``shape``, a mask of another size is a `BadSetting` that names the file."""
     if path is None:
         return None
     from .photo import load_photo
+    from .zones import check_mask
 
-    return load_photo(path).rgb.max(axis=2) > 127
+    mask = load_photo(path).rgb.max(axis=2) > 127
+    if shape is not None:
+        try:
+            check_mask(mask, shape, what)
+        except BadSetting as exc:
+            raise BadSetting(exc.message, exc.hint, source=str(path)) from None
+    return mask
 
 
 def _check_output(path: Path, inputs: list[Path]) -> None:
@@ -112,8 +120,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     photo = load_photo(args.photo)
     load_ms = (time.perf_counter() - t0) * 1e3
-    scars = load_mask(args.scars)
-    exclude = load_mask(args.exclude)
+    scars = load_mask(args.scars, photo.rgb.shape[:2], "scar mask")
+    exclude = load_mask(args.exclude, photo.rgb.shape[:2], "mask of areas to leave untouched")
     p = preview_photo(photo, settings, scars=scars, exclude=exclude)
     t1 = time.perf_counter()
     write_image(args.output, p.after)

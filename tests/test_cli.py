@@ -108,7 +108,7 @@ def test_render_leaves_the_excluded_area_untouched(tmp_path, samples_dir, capsys
     assert main(["render", str(photo), "-o", str(tmp_path / "x.png"), "--exclude", str(tmp_path / "small.png")]) == 1
     assert main(["render", str(photo), "-o", str(tmp_path / "keep.png"), "--exclude", str(tmp_path / "keep.png")]) == 1
     err = capsys.readouterr().err.splitlines()
-    assert "leave untouched" in err[0] and f"but the photo is {w}x{h}" in err[0]
+    assert "small.png: The mask of areas to leave untouched" in err[0] and f"but the photo is {w}x{h}" in err[0]
     assert "would overwrite an input" in err[1]
     assert np.asarray(Image.open(tmp_path / "keep.png")).max() == 255  # the mask itself is intact
     assert not (tmp_path / "x.png").exists()
