@@ -167,17 +167,21 @@ def scar_and_hairline_drawing(analysis: HeadAnalysis, values: dict):
             st.session_state["_canvas_bg"] = memo
         _, small, small_jpeg, photo_id = memo  # drawings belong to their photo: keys carry its id
         scale = small.shape[1] / shape[1]
+        def painted(rgb: str, width: int, key: str):
+            """A brush canvas over the photo (below a caption); the painted mask, or None."""
+            st.write("")  # room for the canvas's own toolbar
+            drawing = st_canvas(
+                fill_color=f"rgba({rgb}, 0.35)", stroke_width=width, stroke_color=f"rgba({rgb}, 0.6)",
+                background_image=small_jpeg, height=small.shape[0], width=small.shape[1],
+                drawing_mode="freedraw", key=key)
+            return ui.mask_from_strokes(drawing.json_data, scale, shape)
+
         if st_canvas is not None:
             st.caption("Draw with the mouse or a finger; the buttons over each photo undo, redo or clear.")
             scar_col, line_col = st.columns(2)
             with scar_col:
                 st.markdown("**Scars**: paint over them")
-                st.write("")  # room for the canvas's own toolbar
-                scar_drawing = st_canvas(
-                    fill_color="rgba(255, 0, 160, 0.35)", stroke_width=12, stroke_color="rgba(255, 0, 160, 0.6)",
-                    background_image=small_jpeg, height=small.shape[0], width=small.shape[1],
-                    drawing_mode="freedraw", key=f"scar_canvas_{photo_id}")
-                m = ui.mask_from_strokes(scar_drawing.json_data, scale, shape)
+                m = painted("255, 0, 160", 12, f"scar_canvas_{photo_id}")
                 if m is not None:
                     scar_masks.append(m)
             with line_col:
@@ -196,12 +200,7 @@ def scar_and_hairline_drawing(analysis: HeadAnalysis, values: dict):
             st.markdown("**Leave untouched**: paint over anything the preview must not change, such as "
                         "someone behind the client or an object behind the head taken for scalp or hair "
                         "(the *Analysis* view shows what was found)")
-            st.write("")  # room for the canvas's own toolbar
-            keep_drawing = st_canvas(
-                fill_color="rgba(0, 160, 255, 0.3)", stroke_width=24, stroke_color="rgba(0, 160, 255, 0.55)",
-                background_image=small_jpeg, height=small.shape[0], width=small.shape[1],
-                drawing_mode="freedraw", key=f"exclude_canvas_{photo_id}")
-            exclude = ui.mask_from_strokes(keep_drawing.json_data, scale, shape)
+            exclude = painted("0, 160, 255", 24, f"exclude_canvas_{photo_id}")
         else:
             st.caption("Install streamlit-drawable-canvas to paint scars on the photo; upload a mask meanwhile.")
         up = st.file_uploader("…or upload a scar mask (white = scar)", type=["png", "jpg", "jpeg"], key="scar_upload")

@@ -21,7 +21,7 @@ from .photo import Photo, load_photo
 from .pigment import floor_of, head_ellipse_of, render_dots
 from .settings import Settings
 from .stipple import Dots, stipple
-from .zones import Zones, build_zones
+from .zones import Zones, build_zones, check_mask
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,11 +65,10 @@ def render(analysis: HeadAnalysis, settings: Settings, *, scars: np.ndarray | No
     t = {}
     t0 = time.perf_counter()
     s = settings.px_per_mm or analysis.px_per_mm
+    exclude = check_mask(exclude, analysis.labels.shape, "mask of areas to leave untouched")
     zones = build_zones(analysis, settings, scars, exclude)
-    if exclude is not None:
-        exclude = np.asarray(exclude).astype(bool)
-        if not exclude.any():
-            exclude = None
+    if exclude is not None and not exclude.any():
+        exclude = None
     t["design"] = (time.perf_counter() - t0) * 1e3
     t1 = time.perf_counter()
     y0, y1, x0, x1 = zones.bbox

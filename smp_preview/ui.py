@@ -240,7 +240,7 @@ def analysis_view(analysis, preview, exclude: np.ndarray | None = None,
     labels = reduce(analysis.labels)
     zone = reduce(preview.zones.full_mask((h, w))).astype(bool)
     hp = np.asarray(getattr(preview.zones, "hairline_px", np.zeros((0, 2))), np.float64) * f
-    out = overlay_labels(small, labels, zone=zone, hairline_px=hp if len(hp) > 1 else None)
+    out = overlay_labels(small, labels, zone=zone, hairline_px=hp)
     if exclude is not None and np.asarray(exclude).any():
         ex = reduce(np.asarray(exclude)).astype(bool)
         grey = out[ex].mean(axis=1, keepdims=True)

@@ -207,7 +207,7 @@ def check_mask(mask: np.ndarray | None, shape: tuple[int, int], what: str) -> np
     """``mask`` as a boolean array of the photo's ``shape``, or a `BadSetting` naming ``what``."""
     if mask is None:
         return None
-    mask = np.asarray(mask).astype(bool)
+    mask = np.asarray(mask).astype(bool, copy=False)
     if mask.shape != shape:
         raise BadSetting(
             f"The {what} is {mask.shape[1]}x{mask.shape[0]} pixels but the photo is {shape[1]}x{shape[0]}.",
